@@ -1,0 +1,85 @@
+"""The service desk portal: create_app() is the only way to make the app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal import security
+from portal.db import db
+from portal.extensions import babel, csrf, htmx, login_manager
+
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    # the browser's choice: any Chinese goes to zh_CN, anything else we know, else the default
+    for lang, _quality in request.accept_languages:
+        code = lang.replace("-", "_").lower()
+        if code.startswith("zh"):
+            return "zh_CN"
+        if code.startswith("en"):
+            return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    from portal.config import load_settings
+
+    app.config.update(load_settings(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    security.configure(app.config["PASSWORD_HASH"])
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    from portal.web import auth, errors, filters, common
+
+    auth.init_app(app)
+    errors.init_app(app)
+    filters.init_app(app)
+
+    from portal.customer import bp as customer_bp
+    from portal.staff import bp as staff_bp
+
+    app.register_blueprint(common.bp)
+    app.register_blueprint(customer_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:40] or secrets.token_hex(8)
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.context_processor
+    def _globals():
+        return {"current_locale": str(get_locale() or ""), "request_id": g.get("request_id")}
+
+    from portal.cli import register_commands
+
+    register_commands(app)
+    return app

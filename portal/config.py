@@ -1,0 +1,52 @@
+"""Settings from the environment, with the embedded defaults of DESIGN §9."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_settings(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "DATABASE_URL": database_url,
+        # None means embedded: an in-process Redis stand-in with the worker beside it.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai"),
+        "RQ_QUEUES": ["default"],
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        "UPLOAD_MAX_BYTES": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "servicedesk@localhost"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        # Argon2id; the tests pass cheaper parameters.
+        "PASSWORD_HASH": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
+        "LOGIN_THROTTLE": {"per_identity": 5, "per_ip": 30, "window_seconds": 900},
+        "PAGE_SIZE": 50,
+        "COUNT_CAP": 10_000,
+        "LANGUAGES": ["zh_CN", "en"],
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

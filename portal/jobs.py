@@ -1,0 +1,51 @@
+"""RQ jobs. Each takes ids, opens its own app context, re-reads the database and is safe to run
+twice. The app is created lazily, once per worker process."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+_app: Flask | None = None
+
+
+def _get_app() -> Flask:
+    global _app
+    from flask import current_app
+
+    try:
+        return current_app._get_current_object()
+    except RuntimeError:
+        pass
+    if _app is None:
+        from portal import create_app
+
+        _app = create_app()
+    return _app
+
+
+def request_submitted(request_id: int) -> int:
+    """Tell every supervisor that a request awaits classification. Returns how many were told."""
+    app = _get_app()
+    with app.app_context():
+        from portal.db import db
+        from portal.models import Account, AccountRole, ServiceRequest
+        from portal.services.notifications import notify
+
+        session = db.session
+        sr = session.get(ServiceRequest, request_id)
+        if sr is None:
+            return 0
+        supervisors = session.scalars(
+            select(Account.id)
+            .join(AccountRole, AccountRole.account_id == Account.id)
+            .where(AccountRole.role == "supervisor", Account.active.is_(True))
+        ).all()
+        told = 0
+        for staff_id in supervisors:
+            told += notify(
+                session, staff_id, "request_submitted", sr.id, {"number": sr.number},
+                dedupe_key=f"submitted:{sr.id}:{staff_id}",
+            )
+        session.commit()
+        return told

@@ -1,0 +1,32 @@
+"""The model layer: one file per aggregate, typed SQLAlchemy 2.x."""
+
+from .account import Account, AccountRole, LoginSession, Skill, StaffSkill
+from .base import Base, utcnow
+from .delivery import Delivery, DeliveryCriterion, DeliveryItem, Signature
+from .feedback import Feedback, ImprovementMeasure
+from .handling import HandlingRecord, HandlingStep
+from .notify import EmailOutbox, Notification
+from .organisation import Department, Organisation
+from .plans import ServicePlan
+from .records import AuditEvent, NumberSequence, VaguePhrase
+from .service_request import (
+    Assignment,
+    Attachment,
+    Classification,
+    Collaborator,
+    CooperationRequest,
+    Message,
+    ServiceRequest,
+    SlaPause,
+)
+from .sla import Calendar, CalendarOverride, SlaEvent, SlaPolicy
+
+__all__ = [
+    "Account", "AccountRole", "Assignment", "Attachment", "AuditEvent", "Base", "Calendar",
+    "CalendarOverride", "Classification", "Collaborator", "CooperationRequest", "Delivery",
+    "DeliveryCriterion", "DeliveryItem", "Department", "EmailOutbox", "Feedback",
+    "HandlingRecord", "HandlingStep", "ImprovementMeasure", "LoginSession", "Message",
+    "Notification", "NumberSequence", "Organisation", "ServicePlan", "ServiceRequest",
+    "Signature", "Skill", "SlaEvent", "SlaPause", "SlaPolicy", "StaffSkill", "VaguePhrase",
+    "utcnow",
+]

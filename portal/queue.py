@@ -1,0 +1,45 @@
+"""Redis and RQ: the connection, the queue, and enqueueing after the transaction commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+
+def redis_conn() -> Redis:
+    app = current_app._get_current_object()
+    conn = app.extensions.get("portal_redis")
+    if conn is None:
+        conn = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["portal_redis"] = conn
+    return conn
+
+
+def queue(name: str = "default") -> Queue:
+    return Queue(name, connection=redis_conn())
+
+
+def enqueue_after_commit(session: Session, func: str, *args: Any, **options: Any) -> None:
+    """Enqueue ``func`` (a dotted path) once the session's transaction has committed, so a job
+    never reads a row that is not there yet, and a rolled-back change enqueues nothing."""
+    session.info.setdefault("portal_after_commit", []).append((func, args, options))
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_jobs(session: Session) -> None:
+    pending = session.info.pop("portal_after_commit", None)
+    if not pending:
+        return
+    q = queue()
+    for func, args, options in pending:
+        q.enqueue(func, *args, **options)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_jobs(session: Session) -> None:
+    session.info.pop("portal_after_commit", None)

@@ -1,0 +1,1 @@
+"""Use cases: (session, actor, clock, args) -> result. They flush; the caller commits."""

@@ -1,0 +1,12 @@
+"""The staff side, at "/staff": guarded as a whole."""
+
+from flask import Blueprint
+
+from portal.web.auth import guard_side
+
+bp = Blueprint("staff", __name__, template_folder="templates")
+
+PUBLIC_ENDPOINTS = {"staff.login"}
+bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
+
+from portal.staff import views  # noqa: E402,F401

@@ -1,0 +1,39 @@
+"""Routes that belong to neither side: the language switch and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+from urllib.parse import urlsplit
+
+from portal.db import db
+
+bp = Blueprint("common", __name__)
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site paths: never an open redirect."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+@bp.post("/language")
+def set_language():
+    code = request.form.get("locale", "")
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+        if current_user.is_authenticated:
+            current_user.account.locale = code
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("customer.index")))
+
+
+@bp.get("/healthz")
+def health():
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

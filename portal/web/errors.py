@@ -1,0 +1,27 @@
+"""Error pages in the user's language with a reference id; details go to the (masked) log."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template
+from flask_wtf.csrf import CSRFError
+
+log = logging.getLogger("portal.errors")
+
+
+def init_app(app: Flask) -> None:
+    def _page(code: int):
+        return render_template(f"errors/{code}.html", code=code, ref=g.get("request_id")), code
+
+    for code in (400, 403, 404, 405, 413):
+        app.register_error_handler(code, lambda e, c=code: _page(c))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_e):
+        return render_template("errors/400.html", code=400, ref=g.get("request_id"), csrf=True), 400
+
+    @app.errorhandler(500)
+    def _server_error(e):
+        log.error("unhandled error ref=%s: %s", g.get("request_id"), type(getattr(e, "original_exception", e)).__name__)
+        return _page(500)

@@ -1,0 +1,57 @@
+"""Labels of the vocabulary in the reader's language (lazy gettext)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.domain.vocabulary import Channel, Priority, RequestType, Role, Status
+
+STATUS_LABELS = {
+    Status.SUBMITTED: _l("Awaiting classification"),
+    Status.PENDING_ASSIGNMENT: _l("Pending assignment"),
+    Status.IN_PROGRESS: _l("In progress"),
+    Status.AWAITING_CUSTOMER: _l("Awaiting customer"),
+    Status.PENDING_ACCEPTANCE: _l("Pending acceptance"),
+    Status.COMPLETED: _l("Completed"),
+    Status.CLOSED: _l("Closed"),
+    Status.CANCELLED: _l("Cancelled"),
+}
+
+TYPE_LABELS = {
+    RequestType.FAULT: _l("Fault"),
+    RequestType.CONSULTATION: _l("Consultation"),
+    RequestType.OPTIMISATION: _l("Optimisation"),
+    RequestType.DELIVERY: _l("Delivery"),
+}
+
+TYPE_HINTS = {
+    RequestType.FAULT: _l("Something that worked has stopped working or gives errors."),
+    RequestType.CONSULTATION: _l("A question about how to use or configure the system."),
+    RequestType.OPTIMISATION: _l("An improvement to something that already works."),
+    RequestType.DELIVERY: _l("Planned work to deliver: an installation, an inspection, a training."),
+}
+
+PRIORITY_LABELS = {
+    Priority.P1: _l("P1 urgent"),
+    Priority.P2: _l("P2 important"),
+    Priority.P3: _l("P3 normal"),
+}
+
+PRIORITY_HINTS = {
+    Priority.P1: _l("Affects core business"),
+    Priority.P2: _l("Affects part of the business"),
+    Priority.P3: _l("Does not affect the business"),
+}
+
+CHANNEL_LABELS = {
+    Channel.PORTAL: _l("Portal"),
+    Channel.PHONE: _l("Phone"),
+    Channel.EMAIL: _l("E-mail"),
+    Channel.ON_SITE: _l("On site"),
+}
+
+ROLE_LABELS = {
+    Role.AGENT: _l("Agent"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.DISPATCHER: _l("Dispatcher"),
+    Role.ENGINEER: _l("Engineer"),
+    Role.ADMIN: _l("Administrator"),
+}

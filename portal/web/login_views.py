@@ -1,0 +1,54 @@
+"""The login and logout views, one pair per side (separate pages, separate guards)."""
+
+from __future__ import annotations
+
+import math
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.db import db
+from portal.queue import redis_conn
+from portal.security import LoginThrottle
+from portal.services import accounts
+from portal.web.auth import log_in, log_out
+from portal.web.common import safe_next
+from portal.web.forms import LoginForm
+
+
+def _throttle() -> LoginThrottle:
+    return LoginThrottle(redis_conn(), **current_app.config["LOGIN_THROTTLE"])
+
+
+def login_view(kind: str, template: str, home_endpoint: str):
+    if current_user.is_authenticated and current_user.kind == kind:
+        return redirect(url_for(home_endpoint))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        ip = request.remote_addr or "-"
+        throttle = _throttle()
+        wait = throttle.retry_after(kind, form.identifier.data, ip)
+        if wait:
+            error = _(
+                "Too many failed attempts. Please try again in %(minutes)d minutes.",
+                minutes=max(1, math.ceil(wait / 60)),
+            )
+        else:
+            account = accounts.authenticate(db.session, kind, form.identifier.data, form.password.data)
+            if account is None:
+                throttle.failed(kind, form.identifier.data, ip)
+                error = _("The e-mail, mobile number or password is not correct.")
+            else:
+                throttle.succeeded(kind, form.identifier.data, ip)
+                log_in(account)
+                return redirect(safe_next(request.args.get("next"), url_for(home_endpoint)))
+    status = 429 if error and "attempts" in (error or "") else (401 if error else 200)
+    return render_template(template, form=form, error=error), status
+
+
+def logout_view(login_endpoint: str):
+    log_out()
+    flash(_("You have been logged out."), "info")
+    return redirect(url_for(login_endpoint))
