@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    # Babel reads zh_CN as zh_Hans_CN: the Chinese catalogue lives in translations/zh_Hans_CN
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
