@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
+
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
 
 
 def _create_app(*_args) -> Flask:
@@ -13,8 +17,9 @@ def _create_app(*_args) -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
-             add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
 def main() -> None:
     """Service desk portal."""
 
@@ -54,12 +59,17 @@ def users_group() -> None:
 @click.option("--organisation", "organisation_code", help="organisation code (customers)")
 @click.option("--org-admin", is_flag=True, help="organisation admin (customers)")
 @click.option("--department", "department_code", help="department code (staff)")
-@click.option("--role", "roles", multiple=True,
-              type=click.Choice(["agent", "supervisor", "dispatcher", "engineer", "admin"]))
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["agent", "supervisor", "dispatcher", "engineer", "admin"]),
+)
 @click.password_option()
 @with_appcontext
-def users_create(kind, email, name, phone, organisation_code, org_admin, department_code, roles,
-                 password) -> None:
+def users_create(
+    kind, email, name, phone, organisation_code, org_admin, department_code, roles, password
+) -> None:
     """Create a customer or staff account."""
     from sqlalchemy import select
 
@@ -81,10 +91,141 @@ def users_create(kind, email, name, phone, organisation_code, org_admin, departm
         dept_id = dept.id
     try:
         account = create_account(
-            session, kind=kind, email=email, name=name, password=password, phone=phone,
-            organisation_id=org_id, is_org_admin=org_admin, department_id=dept_id, roles=roles,
+            session,
+            kind=kind,
+            email=email,
+            name=name,
+            password=password,
+            phone=phone,
+            organisation_id=org_id,
+            is_org_admin=org_admin,
+            department_id=dept_id,
+            roles=roles,
         )
     except AccountError as exc:
         raise click.UsageError(str(exc)) from exc
     session.commit()
     click.echo(f"created {kind} account {account.email} (id {account.id})")
+
+
+# --- the runtimes (DESIGN §9) ------------------------------------------------------------------
+# `run`, `worker` and `demo` belong to the group itself, not to app.cli: Flask pushes an app
+# context around app.cli commands, and RQ's forked work horses must not inherit one (they would
+# reuse the web's database connections instead of opening their own).
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _say_serving(url: str) -> None:
+    click.echo(f"Serving on {url}/ (press Ctrl-C to stop)")
+
+
+@main.command("run", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option(
+    "--redis-port",
+    default=0,
+    type=int,
+    help="embedded runtime: loopback port of the Redis stand-in (default: any free port), "
+    "e.g. to look at the queue with `rq info -u redis://127.0.0.1:PORT`",
+)
+@pass_script_info
+def run_command(info: ScriptInfo, host: str, port: int, redis_port: int) -> None:
+    """Serve the portal. Without REDIS_URL: the embedded runtime (web, an in-process Redis
+    stand-in, the worker and its scheduler). With REDIS_URL: only the web (werkzeug, for
+    development; in production use `gunicorn -w 2 wsgi:app` and `portal worker`)."""
+
+    _serve(info.load_app(), host, port, redis_port)
+
+
+def _serve(app: Flask, host: str, port: int, redis_port: int = 0) -> None:
+    from portal import runtime
+
+    _logging()
+    try:
+        if app.config["REDIS_URL"]:
+            click.echo("REDIS_URL is set: serving the web only; run `portal worker` for the jobs.")
+            click.echo("(werkzeug is for development: in production, `gunicorn -w 2 wsgi:app`)")
+            runtime.serve_web(app, host, port, on_ready=_say_serving)
+        else:
+            click.echo("Embedded runtime: web, in-process Redis stand-in, worker and scheduler.")
+            runtime.run_embedded(app, host, port, redis_port=redis_port, on_ready=_say_serving)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} (or the Redis stand-in's port): address already "
+            "in use. Choose another with --port."
+        ) from exc
+    click.echo("Stopped.")
+
+
+@main.command("worker", with_appcontext=False)
+@click.option("--queue", "queues", multiple=True, help="queue to serve (repeatable)")
+@click.option("--burst", is_flag=True, help="run the queued jobs, then stop")
+@pass_script_info
+def worker_command(info: ScriptInfo, queues: tuple[str, ...], burst: bool) -> None:
+    """An RQ worker with its scheduler (`rq worker --with-scheduler`) on REDIS_URL."""
+    from portal import runtime
+
+    app = info.load_app()
+    url = app.config["REDIS_URL"]
+    if not url:
+        raise click.UsageError(
+            "REDIS_URL is not set. A separate worker needs a shared Redis "
+            "(e.g. REDIS_URL=redis://localhost:6379/0). Without one, use `portal run`, "
+            "which embeds a Redis stand-in and runs the worker in the same process."
+        )
+    _logging()
+    runtime.run_worker(url, queues or app.config["RQ_QUEUES"], burst=burst)
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command("demo", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--no-serve", is_flag=True, help="create and seed only, do not serve")
+@click.option(
+    "--reset", is_flag=True, help="delete ALL data in the database first, then seed the demo again"
+)
+@pass_script_info
+def demo_command(info: ScriptInfo, host: str, port: int, no_serve: bool, reset: bool) -> None:
+    """Create the database (SQLite in instance/ unless DATABASE_URL), migrate, seed the demo once,
+    print the demo logins and serve with the embedded runtime."""
+    from portal import demo
+    from portal.db import db
+    from portal.migrate import upgrade
+    from portal.models import utcnow
+
+    app = info.load_app()
+    url = app.config["DATABASE_URL"]
+    if reset and not url.startswith("sqlite"):
+        click.confirm(f"--reset deletes every row in {_shown_url(url)}. Continue?", abort=True)
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(os.path.abspath(url.removeprefix("sqlite:///"))), exist_ok=True)
+    upgrade(url)
+    with app.app_context():
+        result = demo.seed(db.session, utcnow(), app.config["PORTAL_TIMEZONE"], reset=reset)
+        db.session.commit()
+    db_shown = _shown_url(url)
+    if result.created:
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.by_status.items()))
+        click.echo(f"Demo seeded in {db_shown}: {result.requests} requests ({statuses}).")
+    else:
+        click.echo(f"Demo already seeded in {db_shown} (use --reset to start again).")
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"Portal: {base}/")
+    click.echo(demo.format_logins(base))
+    if not no_serve:
+        _serve(app, host, port)

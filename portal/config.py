@@ -33,7 +33,8 @@ def load_settings(instance_path: str) -> dict:
         "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai"),
         "RQ_QUEUES": ["default"],
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # a whole request: up to 10 files at the per-file limit plus the form's text
+        "MAX_CONTENT_LENGTH": (10 * int(os.environ.get("MAX_UPLOAD_MB", "20")) + 1) * 1024 * 1024,
         "UPLOAD_MAX_BYTES": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

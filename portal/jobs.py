@@ -24,6 +24,16 @@ def _get_app() -> Flask:
     return _app
 
 
+def preload_app() -> Flask:
+    """Build the jobs' app in a worker's parent process, so the work horses it forks share it."""
+    global _app
+    if _app is None:
+        from portal import create_app
+
+        _app = create_app()
+    return _app
+
+
 def request_submitted(request_id: int) -> int:
     """Tell every supervisor that a request awaits classification. Returns how many were told."""
     app = _get_app()
@@ -44,7 +54,11 @@ def request_submitted(request_id: int) -> int:
         told = 0
         for staff_id in supervisors:
             told += notify(
-                session, staff_id, "request_submitted", sr.id, {"number": sr.number},
+                session,
+                staff_id,
+                "request_submitted",
+                sr.id,
+                {"number": sr.number},
                 dedupe_key=f"submitted:{sr.id}:{staff_id}",
             )
         session.commit()

@@ -10,3 +10,4 @@ PUBLIC_ENDPOINTS = {"customer.login"}
 bp.before_request(guard_side("customer", PUBLIC_ENDPOINTS))
 
 from portal.customer import views  # noqa: E402,F401
+from portal.customer import account_views  # noqa: E402,F401

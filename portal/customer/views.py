@@ -1,7 +1,35 @@
-from flask import render_template
+from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import presenters
 from portal.customer import bp
+from portal.customer.forms import NewRequestForm, format_size
+from portal.db import db
+from portal.domain.vocabulary import Priority, RequestType
+from portal.models import Account, Message, utcnow
+from portal.services import attachments, listing
+from portal.services import requests as sr_service
+from portal.services.attachments import MAX_FILES, AttachmentTooLarge, Upload
+from portal.web.auth import actor
 from portal.web.login_views import login_view, logout_view
+from portal.web.rendering import page_or_fragment
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -14,11 +42,226 @@ def logout():
     return logout_view("customer.login")
 
 
+@dataclass(frozen=True)
+class ListItem:
+    row: listing.RequestRow
+    handler: str  # masked for the customer: 张*
+    contact: presenters.ContactView
+
+
 @bp.get("/")
 def index():
-    return render_template("customer/index.html")
+    viewer = current_user.account
+    scope = listing.effective_scope(viewer, request.args.get("scope"))
+    status = request.args.get("status", "")
+    if status not in {s.value for s in listing.TAB_STATUSES} | {"cancelled"}:
+        status = ""
+    q = request.args.get("q", "").strip()[:100]
+    after = listing.Cursor.decode(request.args.get("after"))
+    page = listing.customer_requests(
+        db.session,
+        viewer,
+        scope=scope,
+        status=status or None,
+        q=q,
+        after=after,
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    items = [
+        ListItem(
+            row,
+            presenters.person_name(page.handler_names.get(row.handler_id), full=False),
+            presenters.request_contact(row, viewer, staff_on_request=False),
+        )
+        for row in page.rows
+    ]
+    filters = {"q": q or None, "scope": scope.value if viewer.is_org_admin else None}
+    html = page_or_fragment(
+        "customer/index.html",
+        "customer/_request_table.html",
+        listing_page=page,
+        items=items,
+        status=status,
+        q=q,
+        scope=scope.value,
+        filters=filters,
+        tab_statuses=listing.TAB_STATUSES,
+        now=utcnow(),
+        first_page=after is not None,
+    )
+    response = make_response(html)
+    response.vary.add("HX-Request")
+    return response
 
 
-@bp.get("/requests/new")
+@bp.route("/requests/new", methods=["GET", "POST"])
 def new_request():
-    return render_template("customer/index.html")
+    viewer = current_user.account
+    form = NewRequestForm(
+        contact_name=viewer.name, contact_phone=viewer.phone, contact_email=viewer.email
+    )
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    folder = current_app.config["UPLOAD_FOLDER"]
+    if form.validate_on_submit():
+        now = utcnow()
+        intake = sr_service.Intake(
+            type=RequestType(form.type.data),
+            proposed_urgency=Priority(form.urgency.data),
+            title=form.title.data,
+            description=form.description.data,
+            expected_completion_at=form.expected_completion_utc(),
+            contact_name=form.contact_name.data.strip(),
+            contact_phone=(form.contact_phone.data or "").strip() or None,
+            contact_email=form.contact_email.data.strip(),
+        )
+        who = actor()
+        saved: list = []
+        try:
+            sr = sr_service.submit(
+                db.session, who, viewer, intake, now, current_app.config["PORTAL_TIMEZONE"]
+            )
+            for upload in form.files():
+                saved.append(
+                    attachments.save(
+                        db.session,
+                        who,
+                        now,
+                        Upload(upload.filename, upload.stream),
+                        request_id=sr.id,
+                        folder=folder,
+                        max_bytes=limit,
+                    )
+                )
+            db.session.commit()
+        except AttachmentTooLarge as exc:
+            # the form checked sizes already; a stream that grew meanwhile lands here
+            db.session.rollback()
+            attachments.discard(saved, folder)
+            form.attachments.errors = [_too_large(exc)]
+        except BaseException:
+            db.session.rollback()
+            attachments.discard(saved, folder)
+            raise
+        else:
+            flash(_("Your request %(number)s has been submitted.", number=sr.number), "success")
+            return redirect(url_for("customer.request_detail", number=sr.number))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "customer/new_request.html",
+        form=form,
+        limit=format_size(limit),
+        max_files=MAX_FILES,
+        files_dropped=request.method == "POST" and bool(form.files()),
+    ), status
+
+
+def _too_large(exc: AttachmentTooLarge) -> str:
+    return _(
+        "%(names)s is larger than the limit of %(limit)s per file.",
+        names=exc.filename,
+        limit=format_size(exc.limit),
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # submitted / message
+    at: datetime
+    author: str
+    from_desk: bool
+    body: str = ""
+    files: tuple = ()
+
+
+@bp.get("/requests/<number>")
+def request_detail(number: str):
+    viewer = current_user.account
+    found = listing.customer_request(db.session, viewer, number)
+    if found is None:
+        abort(404)
+    sr, handler_name = found
+    files = attachments.of_request(db.session, sr.id, attachments.customer_visible())
+    messages = db.session.execute(
+        select(
+            Message.id,
+            Message.created_at,
+            Message.body,
+            Message.author_id,
+            Account.name,
+            Account.kind,
+            Account.organisation_id,
+        )
+        .join(Account, Account.id == Message.author_id)
+        .where(Message.request_id == sr.id, Message.internal.is_(False))
+        .order_by(Message.created_at, Message.id)
+    ).all()
+
+    by_message: dict[int, list] = {}
+    request_files = []
+    for f in files:
+        if f.message_id is not None:
+            by_message.setdefault(f.message_id, []).append(f)
+        elif f.step_id is None and f.delivery_id is None:
+            request_files.append(f)
+
+    contact = presenters.request_contact(sr, viewer, staff_on_request=False)
+    timeline = [
+        TimelineEntry("submitted", sr.submitted_at, contact.name, from_desk=sr.channel != "portal")
+    ]
+    for m in messages:
+        from_desk = m.kind == "staff"
+        full = not from_desk and (
+            m.author_id == viewer.id
+            or (viewer.is_org_admin and m.organisation_id == viewer.organisation_id)
+        )
+        timeline.append(
+            TimelineEntry(
+                "message",
+                m.created_at,
+                presenters.person_name(m.name, full=full),
+                from_desk,
+                m.body,
+                tuple(by_message.get(m.id, ())),
+            )
+        )
+    return render_template(
+        "customer/request.html",
+        sr=sr,
+        handler=presenters.person_name(handler_name, full=False) if handler_name else "",
+        contact=contact,
+        files=request_files,
+        timeline=timeline,
+        now=utcnow(),
+    )
+
+
+@bp.get("/requests/<number>/files/<int:attachment_id>")
+def download(number: str, attachment_id: int):
+    viewer = current_user.account
+    found = attachments.for_download(
+        db.session,
+        number,
+        attachment_id,
+        listing.customer_scope(viewer),
+        attachments.customer_visible(),
+    )
+    if found is None:
+        abort(404)
+    path = attachments.stored_path(found, current_app.config["UPLOAD_FOLDER"])
+    if not path.is_file():
+        abort(404)
+    mimetype = found.content_type
+    if mimetype == "text/plain":
+        mimetype = "text/plain; charset=utf-8"
+    response = send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=found.original_name,
+        etag=found.sha256,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

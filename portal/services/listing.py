@@ -157,7 +157,9 @@ def customer_requests(
     counts = {
         st: n
         for st, n in session.execute(
-            select(ServiceRequest.status, func.count()).where(*where).group_by(ServiceRequest.status)
+            select(ServiceRequest.status, func.count())
+            .where(*where)
+            .group_by(ServiceRequest.status)
         )
     }
 

@@ -10,3 +10,4 @@ PUBLIC_ENDPOINTS = {"staff.login"}
 bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 
 from portal.staff import views  # noqa: E402,F401
+from portal.staff import account_views  # noqa: E402,F401

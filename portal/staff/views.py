@@ -1,7 +1,34 @@
-from flask import redirect, render_template, url_for
+from __future__ import annotations
 
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import true
+
+from portal.db import db
+from portal.models import utcnow
+from portal.presenters import request_contact
+from portal.queue import redis_conn
+from portal.services import attachments as attachment_service
+from portal.services import queue as queue_service
+from portal.services import request_view
 from portal.staff import bp
+from portal.staff.forms import QueueFilterForm
 from portal.web.login_views import login_view, logout_view
+from portal.web.rendering import page_or_fragment, wants_fragment
+
+# the natural direction of each sort: newest first, P1 first, soonest due first
+NATURAL_DESC = {"updated": True, "priority": False, "submitted": True, "number": True, "due": False}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -19,6 +46,147 @@ def home():
     return redirect(url_for("staff.queue"))
 
 
+# ---------------------------------------------------------------------------------------------
+# Queue
+
+
+def _sort_args() -> tuple[str, str, bool]:
+    sort = request.args.get("sort", queue_service.DEFAULT_SORT)
+    if sort not in queue_service.SORTS:
+        sort = queue_service.DEFAULT_SORT
+    natural = "desc" if NATURAL_DESC[sort] else "asc"
+    direction = request.args.get("dir", natural)
+    if direction not in ("asc", "desc"):
+        direction = natural
+    return sort, direction, direction != natural
+
+
+def format_count(n: int) -> str:
+    cap = current_app.config["COUNT_CAP"]
+    if n > cap:
+        return _("%(count)s+", count=format_decimal(cap))
+    return format_decimal(n)
+
+
+def _counts() -> dict[str, str]:
+    counts = queue_service.view_counts(
+        db.session,
+        current_user.id,
+        current_app.config["COUNT_CAP"],
+        cache=redis_conn(),
+        ttl=current_app.config.get("QUEUE_COUNT_CACHE_SECONDS", 30),
+    )
+    return {name: format_count(n) for name, n in counts.items()}
+
+
+def _vary(response):
+    # the same URL answers a page or a fragment: caches must keep them apart
+    response = make_response(response)
+    response.vary.add("HX-Request")
+    return response
+
+
 @bp.get("/queue")
 def queue():
-    return render_template("staff/queue.html")
+    form = QueueFilterForm(formdata=request.args)
+    filters = form.to_filters()
+    sort, direction, reverse = _sort_args()
+    now = utcnow()
+    page = queue_service.fetch_page(
+        db.session,
+        current_user.id,
+        filters,
+        sort=sort,
+        reverse=reverse,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    rows = [
+        {
+            "row": row,
+            "sr": row.request,
+            "contact": request_contact(
+                row.request, current_user, staff_on_request=row.staff_on_request
+            ),
+            "due": queue_service.resolution_risk(
+                row.request.status,
+                row.request.submitted_at,
+                row.request.resolution_due_at,
+                row.request.paused_since,
+                now,
+            ),
+        }
+        for row in page.rows
+    ]
+    # the args that make this list (filters and sort), for the sort and paging links
+    base_args = {
+        k: v for k, v in request.args.items(multi=False) if k not in ("after", "before") and v
+    }
+    context = dict(
+        form=form,
+        filters=filters,
+        result=page,
+        rows=rows,
+        sort=sort,
+        direction=direction,
+        base_args=base_args,
+        natural_desc=NATURAL_DESC,
+    )
+    if not wants_fragment():
+        organisations, staff = queue_service.filter_choices(db.session)
+        form.set_choices(organisations, staff)
+        context["counts"] = _counts()
+        context["current_view"] = filters.view
+    return _vary(page_or_fragment("staff/queue.html", "staff/_queue_table.html", **context))
+
+
+@bp.get("/queue/counts")
+def queue_counts():
+    view = request.args.get("view", queue_service.DEFAULT_VIEW)
+    if view not in queue_service.VIEWS:
+        view = queue_service.DEFAULT_VIEW
+    return render_template("staff/_queue_counts.html", counts=_counts(), current_view=view)
+
+
+# ---------------------------------------------------------------------------------------------
+# Request page
+
+
+@bp.get("/requests/<number>")
+def request_detail(number: str):
+    locale = str(get_locale() or "en")
+    detail = request_view.load(db.session, number, current_user.id, locale)
+    if detail is None:
+        abort(404)
+    contact = request_contact(detail.sr, current_user, staff_on_request=detail.staff_on_request)
+    now = utcnow()
+    due = queue_service.resolution_risk(
+        detail.sr.status,
+        detail.sr.submitted_at,
+        detail.sr.resolution_due_at,
+        detail.sr.paused_since,
+        now,
+    )
+    return render_template("staff/request.html", d=detail, sr=detail.sr, contact=contact, due=due)
+
+
+@bp.get("/requests/<number>/files/<int:attachment_id>")
+def download(number: str, attachment_id: int):
+    # any staff member may download a request's files
+    attachment = attachment_service.for_download(db.session, number, attachment_id, true())
+    if attachment is None:
+        abort(404)
+    path = attachment_service.stored_path(attachment, current_app.config["UPLOAD_FOLDER"])
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -19,6 +19,9 @@ def safe_next(target: str | None, fallback: str) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return fallback
+    # browsers read "/\evil.example" as "//evil.example"; control characters are never a path
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return fallback
     return target
 
 
@@ -35,5 +38,19 @@ def set_language():
 
 @bp.get("/healthz")
 def health():
+    """Database must answer (else 500); Redis is reported: without it jobs and login throttling
+    stop, but pages still render, so the web stays 'up' and says 'degraded'."""
+    from redis.exceptions import RedisError
+
+    from portal.queue import redis_conn
+
     db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+    if not current_app.config.get("REDIS_URL"):
+        redis_state = "not configured"
+    else:
+        try:
+            redis_state = "ok" if redis_conn().ping() else "no answer"
+        except RedisError:
+            redis_state = "unavailable"
+    status = "ok" if redis_state == "ok" else "degraded"
+    return jsonify(status=status, database="ok", redis=redis_state)

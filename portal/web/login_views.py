@@ -23,29 +23,39 @@ def _throttle() -> LoginThrottle:
 
 def login_view(kind: str, template: str, home_endpoint: str):
     if current_user.is_authenticated and current_user.kind == kind:
-        return redirect(url_for(home_endpoint))
+        return redirect(safe_next(request.args.get("next"), url_for(home_endpoint)))
     form = LoginForm()
     error = None
+    status = 200
     if form.validate_on_submit():
         ip = request.remote_addr or "-"
+        identity = form.identifier.data
         throttle = _throttle()
-        wait = throttle.retry_after(kind, form.identifier.data, ip)
+        # checked before the password, and counted for unknown identities too: the answer is
+        # the same whether or not the account exists
+        wait = throttle.retry_after(kind, identity, ip)
         if wait:
             error = _(
                 "Too many failed attempts. Please try again in %(minutes)d minutes.",
                 minutes=max(1, math.ceil(wait / 60)),
             )
+            status = 429
         else:
-            account = accounts.authenticate(db.session, kind, form.identifier.data, form.password.data)
+            account = accounts.authenticate(db.session, kind, identity, form.password.data)
             if account is None:
-                throttle.failed(kind, form.identifier.data, ip)
+                throttle.failed(kind, identity, ip)
                 error = _("The e-mail, mobile number or password is not correct.")
+                status = 401
             else:
-                throttle.succeeded(kind, form.identifier.data, ip)
+                throttle.succeeded(kind, identity, ip)
                 log_in(account)
                 return redirect(safe_next(request.args.get("next"), url_for(home_endpoint)))
-    status = 429 if error and "attempts" in (error or "") else (401 if error else 200)
-    return render_template(template, form=form, error=error), status
+    elif request.method == "POST":
+        status = 400
+    response = render_template(template, form=form, error=error)
+    if status == 429:
+        return response, status, {"Retry-After": str(wait)}
+    return response, status
 
 
 def logout_view(login_endpoint: str):

@@ -7,8 +7,14 @@ from flask import render_template
 from portal.extensions import htmx
 
 
+def wants_fragment() -> bool:
+    """An htmx request for part of a page: not a boosted navigation, and not a history restore
+    (htmx 2 sends HX-Request on a history cache miss and then needs the whole page)."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
 def page_or_fragment(page: str, fragment: str, **context) -> str:
     """Render ``fragment`` for an htmx request that targets it, ``page`` otherwise."""
-    if htmx and not htmx.boosted:
+    if wants_fragment():
         return render_template(fragment, **context)
     return render_template(page, **context)

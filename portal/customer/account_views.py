@@ -1,0 +1,26 @@
+"""The customer's account page: name, language, password, active sessions."""
+
+from portal.customer import bp
+from portal.web import account
+
+TEMPLATE = "customer/account.html"
+
+
+@bp.get("/account", endpoint="account")
+def account_page():
+    return account.account_page(TEMPLATE, "customer")
+
+
+@bp.post("/account/profile")
+def account_profile():
+    return account.update_profile(TEMPLATE, "customer", "customer.account")
+
+
+@bp.post("/account/password")
+def account_password():
+    return account.change_password(TEMPLATE, "customer", "customer.account")
+
+
+@bp.post("/account/logout-everywhere")
+def account_logout_everywhere():
+    return account.log_out_everywhere(TEMPLATE, "customer", "customer.login")

@@ -1,0 +1,138 @@
+"""The two runtimes of DESIGN §9.
+
+Embedded (no REDIS_URL): one process holds everything. A Redis stand-in (fakeredis) is served over
+loopback from a daemon thread, the web server runs in another daemon thread, and the RQ worker with
+its scheduler owns the main thread, because RQ installs signal handlers. RQ forks its scheduler and
+a work horse per job; a plain in-memory FakeRedis would not be shared with them, a loopback server is.
+
+Production (REDIS_URL set): the web (gunicorn, or werkzeug for a quick look) and any number of
+`portal worker` processes are separate.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+
+from flask import Flask
+from redis import Redis
+from rq import Queue, Worker
+from werkzeug.serving import BaseWSGIServer, make_server
+
+log = logging.getLogger(__name__)
+
+
+class RedisStandIn:
+    """An in-memory Redis served on 127.0.0.1 from a daemon thread of this process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        from fakeredis import TcpFakeServer
+
+        self.server = TcpFakeServer((host, port), server_type="redis")
+        # connection threads must not keep the process alive after Ctrl-C
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="redis-stand-in", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"redis://{host}:{port}/0"
+
+    def start(self) -> RedisStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WebServer:
+    """werkzeug's threaded server in a daemon thread (embedded runtime, development)."""
+
+    def __init__(self, app: Flask, host: str, port: int) -> None:
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> WebServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def use_redis(app: Flask, url: str) -> None:
+    """Point the app, and every process forked from here, at ``url``."""
+    app.config["REDIS_URL"] = url
+    app.extensions.pop("portal_redis", None)  # portal.queue caches the connection
+    os.environ["REDIS_URL"] = url
+
+
+def run_worker(
+    redis_url: str, queues: Iterable[str] = ("default",), *, burst: bool = False
+) -> bool:
+    """`rq worker --with-scheduler` in this process's main thread; returns when stopped."""
+    from portal import jobs
+
+    # The jobs' app is built here, before forking: each work horse inherits it instead of paying
+    # for create_app() per job. Its engine has never connected, so no connection crosses a fork.
+    jobs.preload_app()
+    conn = Redis.from_url(redis_url)
+    worker = Worker([Queue(name, connection=conn) for name in queues], connection=conn)
+    return worker.work(with_scheduler=True, burst=burst)
+
+
+def run_embedded(
+    app: Flask,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    *,
+    redis_port: int = 0,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Web + Redis stand-in + worker and scheduler, in this process, until Ctrl-C."""
+    web = WebServer(app, host, port)  # binds first: a busy port fails before anything starts
+    standin = RedisStandIn(port=redis_port).start()
+    use_redis(app, standin.url)
+    # the forked work horses build their app from the environment: same database as the web
+    os.environ["DATABASE_URL"] = app.config["DATABASE_URL"]
+    web.start()
+    log.info("Redis stand-in on %s (in memory: queued jobs end with the process)", standin.url)
+    if on_ready is not None:
+        on_ready(web.url)
+    try:
+        run_worker(standin.url, app.config["RQ_QUEUES"])
+    finally:
+        web.stop()
+        standin.stop()
+
+
+def serve_web(
+    app: Flask,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Only the web, in the foreground (workers run elsewhere): werkzeug, for development."""
+    server = make_server(host, port, app, threaded=True)
+    if on_ready is not None:
+        host_, port_ = server.server_address[:2]
+        on_ready(f"http://{host_}:{port_}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

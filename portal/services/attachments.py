@@ -1,0 +1,246 @@
+"""Files on requests, messages, steps and deliveries.
+
+Stored outside static/ under random names, typed by sniffing the content (never the client's
+claim), served only through access-checked routes. Generic: both sides use it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import ColumnElement, and_, exists, not_, select
+from sqlalchemy.orm import Session
+
+from portal.models import Attachment, HandlingStep, Message, ServiceRequest
+from portal.services import audit
+
+CHUNK = 64 * 1024
+MAX_FILES = 10
+
+OCTET_STREAM = "application/octet-stream"
+OFFICE_TYPES = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+class AttachmentTooLarge(ValueError):
+    """A file over the per-file limit; the caller words the message for the user."""
+
+    def __init__(self, filename: str, limit: int) -> None:
+        super().__init__(f"{filename!r} is larger than {limit} bytes")
+        self.filename = filename
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as received: its name as the client gave it and a readable binary stream."""
+
+    filename: str
+    stream: BinaryIO
+
+
+def clean_filename(name: str | None) -> str:
+    """The name to show and to offer on download: no path, no control characters, ≤ 255."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    if not name:
+        return "file"
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 254 - len(ext)] + dot + ext) if dot and len(ext) < 20 else name[:255]
+    return name
+
+
+def stream_size(stream: BinaryIO) -> int:
+    """Size of a seekable upload stream without reading it (position restored to 0)."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def sniff(head: bytes, is_utf8_text: bool, path: Path | None = None) -> str:
+    """The content type from the bytes themselves: common images, PDF, ZIP and Office files,
+    UTF-8 text; anything else is application/octet-stream."""
+    for magic, content_type in _MAGIC:
+        if head.startswith(magic):
+            return content_type
+    if head.startswith(_ZIP_MAGIC):
+        return _zip_type(path) if path is not None else "application/zip"
+    if is_utf8_text:
+        return "text/plain"
+    return OCTET_STREAM
+
+
+def _zip_type(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return OCTET_STREAM
+    if "[Content_Types].xml" in names:
+        for prefix, content_type in OFFICE_TYPES.items():
+            if any(n.startswith(prefix) for n in names):
+                return content_type
+    return "application/zip"
+
+
+def save(
+    session: Session,
+    actor: audit.Actor,
+    now: datetime,
+    upload: Upload,
+    *,
+    request_id: int,
+    folder: str | os.PathLike,
+    max_bytes: int,
+    message_id: int | None = None,
+    step_id: int | None = None,
+    delivery_id: int | None = None,
+    internal: bool = False,
+) -> Attachment:
+    """Store one file and record it. Raises AttachmentTooLarge (nothing kept) over the limit.
+
+    The file is written first, then the row is flushed: if the caller's transaction is later
+    rolled back, ``discard`` removes the written files.
+    """
+    name = clean_filename(upload.filename)
+    directory = Path(folder)
+    directory.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(24)
+    path = directory / stored_name
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    is_text = True
+    size = 0
+    head = b""
+    try:
+        with open(path, "xb") as out:
+            upload.stream.seek(0)
+            while chunk := upload.stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise AttachmentTooLarge(name, max_bytes)
+                if len(head) < 16:
+                    head = (head + chunk)[:16]
+                digest.update(chunk)
+                if is_text:
+                    try:
+                        decoder.decode(chunk)
+                        is_text = b"\x00" not in chunk
+                    except UnicodeDecodeError:
+                        is_text = False
+                out.write(chunk)
+        if is_text:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                is_text = False
+        content_type = sniff(head, is_text and size > 0, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    attachment = Attachment(
+        request_id=request_id,
+        message_id=message_id,
+        step_id=step_id,
+        delivery_id=delivery_id,
+        uploaded_by_id=actor.account_id,
+        original_name=name,
+        stored_name=stored_name,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        internal=internal,
+        created_at=now,
+    )
+    session.add(attachment)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        now,
+        "attachment.added",
+        "attachment",
+        attachment.id,
+        after={
+            "request_id": request_id,
+            "name": name,
+            "size": size,
+            "sha256": attachment.sha256,
+            "content_type": content_type,
+            "internal": internal,
+        },
+    )
+    return attachment
+
+
+def discard(attachments: list[Attachment], folder: str | os.PathLike) -> None:
+    """Remove the stored files of attachments whose rows were not committed."""
+    for attachment in attachments:
+        (Path(folder) / attachment.stored_name).unlink(missing_ok=True)
+
+
+def stored_path(attachment: Attachment, folder: str | os.PathLike) -> Path:
+    return Path(folder) / attachment.stored_name
+
+
+def customer_visible() -> ColumnElement[bool]:
+    """SQL condition on ``Attachment``: a file a customer may see on a request they may see —
+    not internal, not on an internal note, not on a step hidden from the customer."""
+    return and_(
+        Attachment.internal.is_(False),
+        not_(exists().where(Message.id == Attachment.message_id, Message.internal.is_(True))),
+        not_(
+            exists().where(
+                HandlingStep.id == Attachment.step_id, HandlingStep.visible_to_customer.is_(False)
+            )
+        ),
+    )
+
+
+def for_download(
+    session: Session,
+    number: str,
+    attachment_id: int,
+    request_scope: ColumnElement[bool],
+    visible: ColumnElement[bool] | None = None,
+) -> Attachment | None:
+    """The attachment if it belongs to the request with this number, the request is within
+    ``request_scope`` and the file passes ``visible``; else None. One query."""
+    stmt = (
+        select(Attachment)
+        .join(ServiceRequest, ServiceRequest.id == Attachment.request_id)
+        .where(Attachment.id == attachment_id, ServiceRequest.number == number, request_scope)
+    )
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return session.scalar(stmt)
+
+
+def of_request(session: Session, request_id: int, visible: ColumnElement[bool] | None = None):
+    """All attachments of a request (filtered by ``visible``), oldest first. One query."""
+    stmt = select(Attachment).where(Attachment.request_id == request_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return list(session.scalars(stmt.order_by(Attachment.created_at, Attachment.id)))

@@ -1,0 +1,26 @@
+"""A staff member's account page: name, language, password, active sessions."""
+
+from portal.staff import bp
+from portal.web import account
+
+TEMPLATE = "staff/account.html"
+
+
+@bp.get("/account", endpoint="account")
+def account_page():
+    return account.account_page(TEMPLATE, "staff")
+
+
+@bp.post("/account/profile")
+def account_profile():
+    return account.update_profile(TEMPLATE, "staff", "staff.account")
+
+
+@bp.post("/account/password")
+def account_password():
+    return account.change_password(TEMPLATE, "staff", "staff.account")
+
+
+@bp.post("/account/logout-everywhere")
+def account_logout_everywhere():
+    return account.log_out_everywhere(TEMPLATE, "staff", "staff.login")

@@ -1,0 +1,103 @@
+"""Forms of the staff side."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+try:  # WTForms ≥ 3.3 deprecates plain tuples as choices
+    from wtforms.fields import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
+
+
+from portal.domain.vocabulary import Channel, Priority, RequestType, Status
+from portal.services import queue as queue_service
+from portal.web.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS
+
+
+def _optional_int(value) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    number = int(value)
+    if number <= 0:
+        raise ValueError("not an id")
+    return number
+
+
+class QueueFilterForm(FlaskForm):
+    """The queue's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    view = HiddenField(default=queue_service.DEFAULT_VIEW)
+    q = StringField(_l("Number or title"), validators=[Optional(), Length(max=200)])
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status"))]
+        + [SelectChoice(s.value, STATUS_LABELS[s]) for s in Status],
+        default="",
+    )
+    priority = SelectField(
+        _l("Priority"),
+        choices=[SelectChoice("", _l("Any priority"))]
+        + [SelectChoice(p.value, PRIORITY_LABELS[p]) for p in Priority]
+        + [SelectChoice(queue_service.NO_PRIORITY, _l("Not yet classified"))],
+        default="",
+    )
+    type = SelectField(
+        _l("Type"),
+        choices=[SelectChoice("", _l("Any type"))]
+        + [SelectChoice(t.value, TYPE_LABELS[t]) for t in RequestType],
+        default="",
+    )
+    channel = SelectField(
+        _l("Channel"),
+        choices=[SelectChoice("", _l("Any channel"))]
+        + [SelectChoice(c.value, CHANNEL_LABELS[c]) for c in Channel],
+        default="",
+    )
+    # choices are the active organisations / staff, loaded only for the full page
+    org = SelectField(_l("Organisation"), coerce=_optional_int, validate_choice=False)
+    assignee = SelectField(_l("Handler"), coerce=_optional_int, validate_choice=False)
+    mine = BooleanField(_l("Mine"))
+    unassigned = BooleanField(_l("Unassigned"))
+
+    def set_choices(self, organisations, staff) -> None:
+        self.org.choices = [SelectChoice("", _l("Any organisation"))] + [
+            SelectChoice(str(i), name) for i, name in organisations
+        ]
+        self.assignee.choices = [SelectChoice("", _l("Anyone"))] + [
+            SelectChoice(str(i), name) for i, name in staff
+        ]
+
+    def clean(self, name: str):
+        """A field's value, or None when it is empty or not valid (a bad link is not an error
+        page: the queue shows without that filter)."""
+        fld = self[name]
+        if fld.errors:
+            return None
+        return fld.data or None
+
+    def to_filters(self) -> queue_service.QueueFilters:
+        self.validate()
+        view = (
+            self.view.data if self.view.data in queue_service.VIEWS else queue_service.DEFAULT_VIEW
+        )
+        return queue_service.QueueFilters(
+            view=view,
+            status=self.clean("status"),
+            priority=self.clean("priority"),
+            type=self.clean("type"),
+            organisation_id=self.clean("org"),
+            handler_id=self.clean("assignee"),
+            channel=self.clean("channel"),
+            mine=bool(self.clean("mine")),
+            unassigned=bool(self.clean("unassigned")),
+            text=self.clean("q"),
+        )

@@ -1,0 +1,309 @@
+"""Every route of the app, walked from the URL map: each side is guarded as a whole.
+
+The list of routes is taken from a freshly made app when this module is collected, so a route
+added anywhere is tested here without anyone having to remember it. Arguments are real values
+(an existing request's number, an existing row's id); an argument this file does not know makes
+the test fail, so that a new kind of route is looked at before it passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.routing import AnyConverter, Rule
+
+from portal import create_app
+from portal.models import Attachment, Notification
+
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+# the only endpoints of the two sides that a visitor reaches without logging in; adding one
+# here is a decision to make on purpose
+PUBLIC_SIDE_ENDPOINTS = {"customer.login", "staff.login"}
+PUBLIC_BLUEPRINTS = {"common"}
+STATIC_FILE = "js/portal.js"
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str
+    endpoint: str
+    method: str
+
+    @property
+    def side(self) -> str:
+        return self.endpoint.split(".", 1)[0] if "." in self.endpoint else self.endpoint
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.rule} ({self.endpoint})"
+
+
+def _collect_routes() -> list[Route]:
+    throwaway = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "collect-routes",
+            "DATABASE_URL": "sqlite://",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        }
+    )
+    routes = [
+        Route(rule.rule, rule.endpoint, method)
+        for rule in throwaway.url_map.iter_rules()
+        for method in sorted(rule.methods - SKIPPED_METHODS)
+    ]
+    return sorted(routes, key=lambda r: (r.endpoint, r.rule, r.method))
+
+
+ROUTES = _collect_routes()
+
+
+def _routes(side: str, public: set[str] = frozenset()) -> list[Route]:
+    return [r for r in ROUTES if r.side == side and r.endpoint not in public]
+
+
+STAFF_GUARDED = _routes("staff", PUBLIC_SIDE_ENDPOINTS)
+CUSTOMER_GUARDED = _routes("customer", PUBLIC_SIDE_ENDPOINTS)
+PUBLIC = [r for r in ROUTES if r.side in PUBLIC_BLUEPRINTS or r.endpoint == "static"]
+
+
+class Arguments:
+    """Real values for URL arguments, made on demand in the test's transaction."""
+
+    def __init__(self, factory, session) -> None:
+        self.factory = factory
+        self.session = session
+
+    @cached_property
+    def organisation(self):
+        return self.factory.organisation()
+
+    @cached_property
+    def customer(self):
+        return self.factory.customer(self.organisation, admin=True)
+
+    @cached_property
+    def staff(self):
+        return self.factory.staff("agent", "supervisor", "dispatcher", "engineer", "admin")
+
+    @cached_property
+    def department(self):
+        return self.factory.department()
+
+    @cached_property
+    def request(self):
+        return self.factory.request(self.customer)
+
+    @cached_property
+    def attachment(self) -> Attachment:
+        att = Attachment(
+            request_id=self.request.id,
+            uploaded_by_id=self.customer.id,
+            original_name="screenshot.png",
+            stored_name="0" * 64,
+            content_type="image/png",
+            size=1,
+            sha256="0" * 64,
+        )
+        self.session.add(att)
+        self.session.flush()
+        return att
+
+    @cached_property
+    def notification(self) -> Notification:
+        note = Notification(
+            recipient_id=self.staff.id,
+            kind="request_submitted",
+            request_id=self.request.id,
+            params={"number": self.request.number},
+        )
+        self.session.add(note)
+        self.session.flush()
+        return note
+
+    # argument name → its value; every name a route uses must be here
+    BUILDERS = {
+        "number": lambda a: a.request.number,
+        "request_id": lambda a: a.request.id,
+        "attachment_id": lambda a: a.attachment.id,
+        "notification_id": lambda a: a.notification.id,
+        "organisation_id": lambda a: a.organisation.id,
+        "org_id": lambda a: a.organisation.id,
+        "customer_id": lambda a: a.customer.id,
+        "contact_id": lambda a: a.customer.id,
+        "account_id": lambda a: a.staff.id,
+        "user_id": lambda a: a.staff.id,
+        "staff_id": lambda a: a.staff.id,
+        "department_id": lambda a: a.department.id,
+    }
+
+    def value(self, rule: Rule, name: str):
+        converter = rule._converters.get(name)
+        if isinstance(converter, AnyConverter):
+            return sorted(converter.items)[0]
+        if rule.endpoint == "static" and name == "filename":
+            return STATIC_FILE
+        if name not in self.BUILDERS:
+            pytest.fail(
+                f"{rule.rule} ({rule.endpoint}) takes <{name}>, which tests/test_access.py "
+                f"cannot build yet: add a builder for it to Arguments.BUILDERS"
+            )
+        return self.BUILDERS[name](self)
+
+    def url(self, app, route: Route) -> str:
+        rules = [
+            r
+            for r in app.url_map.iter_rules()
+            if r.rule == route.rule and r.endpoint == route.endpoint
+        ]
+        assert rules, f"{route} is not in the app under test"
+        rule = rules[0]
+        values = {name: self.value(rule, name) for name in sorted(rule.arguments)}
+        built = rule.build(values, append_unknown=False)
+        assert built is not None, f"cannot build {route} from {values}"
+        return built[1]
+
+
+@pytest.fixture
+def args(factory, db_session):
+    return Arguments(factory, db_session)
+
+
+def send(client, route: Route, url: str, headers: dict | None = None):
+    """The request a browser would send, with the CSRF token on anything but GET."""
+    headers = dict(headers or {})
+    if route.method != "GET":
+        headers["X-CSRFToken"] = client._token()
+    return client.http.open(url, method=route.method, headers=headers)
+
+
+def ids(routes: list[Route]) -> list[str]:
+    return [str(r) for r in routes]
+
+
+# --- the map itself ------------------------------------------------------------------------------
+
+
+def test_routes_were_collected():
+    endpoints = {r.endpoint for r in ROUTES}
+    assert {"customer.login", "staff.login", "customer.account", "staff.account"} <= endpoints
+    assert STAFF_GUARDED and CUSTOMER_GUARDED
+
+
+def test_every_route_belongs_to_a_known_side(app):
+    """A blueprint that is neither side nor public needs its own guard and its own tests."""
+    unknown = [
+        str(r) for r in ROUTES if r.side not in {"customer", "staff", "static", *PUBLIC_BLUEPRINTS}
+    ]
+    assert unknown == []
+
+
+def test_the_app_under_test_has_the_collected_routes(app):
+    live = sorted(
+        (
+            Route(rule.rule, rule.endpoint, m)
+            for rule in app.url_map.iter_rules()
+            for m in rule.methods - SKIPPED_METHODS
+        ),
+        key=lambda r: (r.endpoint, r.rule, r.method),
+    )
+    assert live == ROUTES
+
+
+def test_public_endpoints_of_the_blueprints_are_only_the_logins():
+    from portal.customer import PUBLIC_ENDPOINTS as customer_public
+    from portal.staff import PUBLIC_ENDPOINTS as staff_public
+
+    assert set(customer_public) | set(staff_public) <= PUBLIC_SIDE_ENDPOINTS
+
+
+# --- anonymous visitors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", STAFF_GUARDED, ids=ids(STAFF_GUARDED))
+def test_anonymous_is_sent_to_the_staff_login(app, client, args, route):
+    url = args.url(app, route)
+    resp = send(client, route, url)
+    assert resp.status_code == 302, f"{route}: {resp.status_code}"
+    location = urlsplit(resp.location)
+    assert location.path == "/staff/login"
+    if route.method == "GET":
+        assert parse_qs(location.query)["next"] == [url]
+
+
+@pytest.mark.parametrize("route", CUSTOMER_GUARDED, ids=ids(CUSTOMER_GUARDED))
+def test_anonymous_is_sent_to_the_customer_login(app, client, args, route):
+    url = args.url(app, route)
+    resp = send(client, route, url)
+    assert resp.status_code == 302, f"{route}: {resp.status_code}"
+    location = urlsplit(resp.location)
+    assert location.path == "/login"
+    if route.method == "GET":
+        assert parse_qs(location.query)["next"] == [url]
+
+
+@pytest.mark.parametrize("route", PUBLIC, ids=ids(PUBLIC))
+def test_public_routes_are_open_to_anonymous(app, client, args, route):
+    resp = send(client, route, args.url(app, route))
+    assert resp.status_code < 400, f"{route}: {resp.status_code}"
+    if resp.status_code in (301, 302, 303, 307, 308):
+        assert urlsplit(resp.location).path not in {"/login", "/staff/login"}
+
+
+def test_htmx_fragment_of_an_expired_session_redirects_the_whole_page(client):
+    resp = client.get(
+        "/staff/queue",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/staff/queue?view=mine"},
+    )
+    assert resp.status_code == 401
+    target = urlsplit(resp.headers["HX-Redirect"])
+    assert target.path == "/staff/login"
+    assert parse_qs(target.query)["next"] == ["/staff/queue?view=mine"]
+    # a current URL on another site is not carried into next
+    resp = client.get(
+        "/account", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example//x"}
+    )
+    assert resp.status_code == 401
+    assert resp.headers["HX-Redirect"] in {"/login", "/login?next=/x"}
+
+
+# --- the other side's accounts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", STAFF_GUARDED, ids=ids(STAFF_GUARDED))
+def test_customer_is_forbidden_on_staff_routes(app, client, args, route):
+    client.login(args.customer)
+    resp = send(client, route, args.url(app, route))
+    assert resp.status_code == 403, f"{route}: {resp.status_code}"
+
+
+@pytest.mark.parametrize("route", CUSTOMER_GUARDED, ids=ids(CUSTOMER_GUARDED))
+def test_staff_is_forbidden_on_customer_routes(app, client, args, route):
+    client.login(args.staff)
+    resp = send(client, route, args.url(app, route))
+    assert resp.status_code == 403, f"{route}: {resp.status_code}"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in PUBLIC if r.method == "GET"],
+    ids=ids([r for r in PUBLIC if r.method == "GET"]),
+)
+@pytest.mark.parametrize("who", ["customer", "staff"])
+def test_public_routes_are_open_to_both_sides(app, client, args, route, who):
+    client.login(getattr(args, who))
+    resp = send(client, route, args.url(app, route))
+    assert resp.status_code < 400, f"{route}: {resp.status_code}"
+
+
+def test_forbidden_page_is_in_the_users_language_with_a_reference(app, client, args):
+    client.http.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.login(args.customer)
+    resp = client.get("/staff/account")
+    assert resp.status_code == 403
+    body = resp.get_data(as_text=True)
+    assert '<html lang="en">' in body
+    assert resp.headers["X-Request-Id"] in body

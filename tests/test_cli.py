@@ -1,0 +1,242 @@
+"""The `portal` command: `portal demo --no-serve` and `portal users create`, each on its own
+temporary SQLite database (never the real instance/)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from redis import Redis
+from sqlalchemy import func, select
+
+from portal import create_app, security
+from portal.cli import main
+from portal.db import db
+from portal.domain.vocabulary import Status
+from portal.migrate import upgrade
+from portal.models import (
+    Account,
+    Feedback,
+    HandlingRecord,
+    HandlingStep,
+    Message,
+    Organisation,
+    ServiceRequest,
+)
+from tests.conftest import CHEAP_HASH, PortalClient
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing_again():
+    # the command builds its app with the production Argon2 parameters (process-wide)
+    yield
+    security.configure(CHEAP_HASH)
+
+
+@pytest.fixture
+def cli_db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    # the command builds its app from the environment, as it does for a user
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "cli-test-secret")
+    monkeypatch.setenv("UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return url
+
+
+def _app_on(url: str, redis_url: str):
+    # login throttling counts in Redis: start from a clean slate, as the app fixture does
+    Redis.from_url(redis_url).flushdb()
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "cli-test-secret",
+            "PASSWORD_HASH": CHEAP_HASH,
+        }
+    )
+
+
+def test_demo_seeds_every_status_once_and_prints_the_logins(cli_db, redis_url):
+    runner = CliRunner()
+    first = runner.invoke(main, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    out = first.output
+    assert "http://127.0.0.1:5000/" in out
+    assert "http://127.0.0.1:5000/login" in out and "http://127.0.0.1:5000/staff/login" in out
+    assert "demo1234" in out
+    for email in (
+        "li.ming@acme.example.com",
+        "chen.jianguo@acme.example.com",
+        "zhou.min@star.example.com",
+        "agent@desk.example.com",
+        "supervisor@desk.example.com",
+        "dispatcher@desk.example.com",
+        "engineer1@desk.example.com",
+        "engineer2@desk.example.com",
+        "admin@desk.example.com",
+    ):
+        assert email in out
+
+    app = _app_on(cli_db, redis_url)
+    with app.app_context():
+        s = db.session
+        statuses = Counter(s.scalars(select(ServiceRequest.status)).all())
+        assert set(statuses) == {st.value for st in Status}
+        assert sum(statuses.values()) >= 25
+        priorities = set(s.scalars(select(ServiceRequest.priority)).all())
+        assert {"P1", "P2", "P3"} <= priorities
+        assert len(set(s.scalars(select(ServiceRequest.type)).all())) == 4
+        assert len(set(s.scalars(select(ServiceRequest.channel)).all())) >= 3
+        # every SR number carries the desk day of its submission
+        tz = ZoneInfo(app.config["PORTAL_TIMEZONE"])
+        for number, submitted in s.execute(
+            select(ServiceRequest.number, ServiceRequest.submitted_at)
+        ):
+            assert number.split("-")[1] == f"{submitted.astimezone(tz):%Y%m%d}"
+        orgs = s.scalars(select(Organisation).order_by(Organisation.code)).all()
+        assert [o.code for o in orgs] == ["ACME", "STAR"]
+        assert any(o.colleagues_may_view for o in orgs)
+        assert s.scalar(select(func.count()).select_from(Message).where(Message.internal)) >= 1
+
+        # the template's example: P1 fault, IR with four timed steps totalling 2.5 h, FB 4.7
+        example = s.scalars(
+            select(ServiceRequest).where(ServiceRequest.title == "生产系统无法登录")
+        ).one()
+        assert (example.priority, example.type) == ("P1", "fault")
+        assert example.contact_name.startswith("李")
+        record = s.scalars(
+            select(HandlingRecord).where(HandlingRecord.request_id == example.id)
+        ).one()
+        assert record.number.startswith("IR-")
+        hours = s.scalars(
+            select(HandlingStep.hours)
+            .where(HandlingStep.record_id == record.id)
+            .order_by(HandlingStep.occurred_at)
+        ).all()
+        assert len(hours) == 4 and sum(hours) == Decimal("2.5")
+        fb = s.scalars(select(Feedback).where(Feedback.request_id == example.id)).one()
+        assert fb.mean_score == Decimal("4.7")
+        n_requests = sum(statuses.values())
+        n_accounts = s.scalar(select(func.count()).select_from(Account))
+
+    # run again: nothing is added
+    second = runner.invoke(main, ["demo", "--no-serve"])
+    assert second.exit_code == 0, second.output
+    assert "already seeded" in second.output
+    assert "demo1234" in second.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == n_requests
+        assert db.session.scalar(select(func.count()).select_from(Account)) == n_accounts
+
+    # the printed logins work, each on its own side
+    customer = PortalClient(app)
+    resp = customer.post(
+        "/login", data={"identifier": "li.ming@acme.example.com", "password": "demo1234"}
+    )
+    assert resp.status_code == 302
+    staff = PortalClient(app)
+    resp = staff.post(
+        "/staff/login", data={"identifier": "dispatcher@desk.example.com", "password": "demo1234"}
+    )
+    assert resp.status_code == 302
+    wrong_side = PortalClient(app)
+    resp = wrong_side.post(
+        "/login", data={"identifier": "dispatcher@desk.example.com", "password": "demo1234"}
+    )
+    assert resp.status_code == 401
+
+
+def test_demo_reset_seeds_afresh(cli_db, redis_url):
+    runner = CliRunner()
+    assert runner.invoke(main, ["demo", "--no-serve"]).exit_code == 0
+    app = _app_on(cli_db, redis_url)
+    with app.app_context():
+        db.session.execute(ServiceRequest.__table__.update().values(title="changed by someone"))
+        db.session.commit()
+    result = runner.invoke(main, ["demo", "--no-serve", "--reset"])
+    assert result.exit_code == 0, result.output
+    assert "Demo seeded" in result.output
+    with app.app_context():
+        titles = db.session.scalars(select(ServiceRequest.title)).all()
+        assert "changed by someone" not in titles and "生产系统无法登录" in titles
+
+
+def test_users_create_makes_an_account_that_can_log_in(cli_db, redis_url):
+    upgrade(cli_db)
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        [
+            "users",
+            "create",
+            "--kind",
+            "staff",
+            "--email",
+            "New.Engineer@Desk.example.com",
+            "--name",
+            "钱工",
+            "--role",
+            "engineer",
+            "--role",
+            "dispatcher",
+            "--password",
+            "a-long-password-1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "created staff account new.engineer@desk.example.com" in result.output
+
+    app = _app_on(cli_db, redis_url)
+    with app.app_context():
+        account = db.session.scalars(
+            select(Account).where(Account.email == "new.engineer@desk.example.com")
+        ).one()
+        assert account.role_names == {"engineer", "dispatcher"}
+
+    client = PortalClient(app)
+    bad = client.post(
+        "/staff/login",
+        data={"identifier": "new.engineer@desk.example.com", "password": "wrong-password"},
+    )
+    assert bad.status_code == 401
+    good = client.post(
+        "/staff/login",
+        data={"identifier": "new.engineer@desk.example.com", "password": "a-long-password-1"},
+    )
+    assert good.status_code == 302
+    assert client.get("/staff/queue").status_code == 200
+
+
+def test_users_create_refuses_an_unknown_organisation(cli_db):
+    upgrade(cli_db)
+    result = CliRunner().invoke(
+        main,
+        [
+            "users",
+            "create",
+            "--kind",
+            "customer",
+            "--email",
+            "x@example.com",
+            "--name",
+            "钱",
+            "--organisation",
+            "NOPE",
+            "--password",
+            "a-long-password-1",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "no organisation with code NOPE" in result.output
+
+
+def test_worker_refuses_without_redis_url(cli_db):
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code != 0
+    assert "REDIS_URL is not set" in result.output
+    assert "portal run" in result.output
