@@ -240,3 +240,32 @@ def test_worker_refuses_without_redis_url(cli_db):
     assert result.exit_code != 0
     assert "REDIS_URL is not set" in result.output
     assert "portal run" in result.output
+
+
+@pytest.mark.parametrize(
+    ("redis_env", "expected"), [(None, "run_embedded"), ("redis://127.0.0.1:1/0", "serve_web")]
+)
+def test_run_picks_the_runtime_from_redis_url_outside_any_app_context(
+    cli_db, monkeypatch, redis_env, expected
+):
+    """RQ forks its work horses from the main thread: an app context pushed there would hand
+    the web's database connections to the jobs."""
+    from flask import has_app_context
+
+    from portal import runtime
+
+    if redis_env:
+        monkeypatch.setenv("REDIS_URL", redis_env)
+    calls = []
+
+    def fake(name):
+        def serve(app, host, port, **kwargs):
+            calls.append((name, host, port, has_app_context()))
+
+        return serve
+
+    monkeypatch.setattr(runtime, "run_embedded", fake("run_embedded"))
+    monkeypatch.setattr(runtime, "serve_web", fake("serve_web"))
+    result = CliRunner().invoke(main, ["run", "--host", "127.0.0.2", "--port", "5999"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(expected, "127.0.0.2", 5999, False)]
