@@ -27,6 +27,21 @@ from portal.staff.forms import QueueFilterForm
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment, wants_fragment
 
+# the query arguments that define a list (never "after"/"before", never url_for's own "_…")
+LIST_ARGS = (
+    "view",
+    "q",
+    "status",
+    "priority",
+    "type",
+    "org",
+    "assignee",
+    "channel",
+    "mine",
+    "unassigned",
+    "sort",
+    "dir",
+)
 # the natural direction of each sort: newest first, P1 first, soonest due first
 NATURAL_DESC = {"updated": True, "priority": False, "submitted": True, "number": True, "due": False}
 
@@ -120,9 +135,7 @@ def queue():
         for row in page.rows
     ]
     # the args that make this list (filters and sort), for the sort and paging links
-    base_args = {
-        k: v for k, v in request.args.items(multi=False) if k not in ("after", "before") and v
-    }
+    base_args = {k: v for k, v in request.args.items(multi=False) if k in LIST_ARGS and v}
     context = dict(
         form=form,
         filters=filters,

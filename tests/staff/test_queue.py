@@ -500,3 +500,11 @@ def test_no_match_offers_to_search_all_requests(me_client, desk):
     assert numbers(me_client.get("/staff/queue?view=all&status=closed")) == [
         desk["rows"]["closed"].number
     ]
+
+
+def test_links_carry_only_the_list_arguments(me_client, desk):
+    body = me_client.get(
+        "/staff/queue?view=all&priority=P1&_external=1&_scheme=javascript&junk=1"
+    ).get_data(as_text=True)
+    assert "javascript:" not in body and "junk" not in body
+    assert "priority=P1" in body  # the sort links keep the filters
