@@ -47,6 +47,8 @@ def load_settings(instance_path: str) -> dict:
         "LOGIN_THROTTLE": {"per_identity": 5, "per_ip": 30, "window_seconds": 900},
         "PAGE_SIZE": 50,
         "COUNT_CAP": 10_000,
+        # queue view counts shared by all staff are cached this long (the key follows changes)
+        "QUEUE_COUNT_CACHE_SECONDS": 30,
         "LANGUAGES": ["zh_CN", "en"],
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "WTF_CSRF_TIME_LIMIT": None,

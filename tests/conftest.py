@@ -6,6 +6,7 @@ DATABASE_URL / REDIS_URL are set (scripts/test runs both passes).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import socket
 import tempfile
@@ -119,6 +120,12 @@ def db_session(app):
     connection.close()
 
 
+def _own_context(func, *args, **kwargs):
+    """Serve each request in its own app context, as in production: the test's app context
+    (kept open for the factories) must not lend the request its ``g``, session or locale."""
+    return contextvars.Context().run(func, *args, **kwargs)
+
+
 class PortalClient:
     """A test client that sends the CSRF token with every POST, like the real pages do."""
 
@@ -137,13 +144,13 @@ class PortalClient:
         return URLSafeTimedSerializer(self.app.secret_key, salt="wtf-csrf-token").dumps(raw)
 
     def get(self, *args, **kwargs):
-        return self.http.get(*args, **kwargs)
+        return _own_context(self.http.get, *args, **kwargs)
 
     def post(self, url, data=None, csrf=True, headers=None, **kwargs):
         headers = dict(headers or {})
         if csrf:
             headers["X-CSRFToken"] = self._token()
-        return self.http.post(url, data=data, headers=headers, **kwargs)
+        return _own_context(self.http.post, url, data=data, headers=headers, **kwargs)
 
     def login(self, account, password="password123!", side=None):
         side = side or account.kind

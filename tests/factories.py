@@ -16,6 +16,8 @@ _seq = itertools.count(1)
 
 
 class Factory:
+    """Accounts default to English so assertions read English; Chinese is covered by test_i18n."""
+
     def __init__(self, session, app):
         self.session = session
         self.app = app
@@ -35,7 +37,7 @@ class Factory:
         return dept
 
     def customer(self, org: Organisation | None = None, *, admin: bool = False, name: str | None = None,
-                 phone: str | None = None, email: str | None = None, locale: str | None = None):
+                 phone: str | None = None, email: str | None = None, locale: str | None = "en"):
         n = next(_seq)
         org = org or self.organisation()
         return create_account(
@@ -46,7 +48,7 @@ class Factory:
         )
 
     def staff(self, *roles: str, name: str | None = None, department: Department | None = None,
-              email: str | None = None, locale: str | None = None):
+              email: str | None = None, locale: str | None = "en"):
         n = next(_seq)
         return create_account(
             self.session, kind="staff", email=email or f"staff{n}@desk.example.com",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from portal.models import AuditEvent, LoginSession
 from portal.services.accounts import session_key
+from tests.conftest import PortalClient
 from tests.factories import PASSWORD
 
 NEW_PASSWORD = "a-much-longer-passphrase"
@@ -64,8 +65,8 @@ def session_cookie(client) -> str:
 
 def browser_with(app, cookie_value: str):
     """A second browser that presents a copied session cookie."""
-    other = app.test_client()
-    other.set_cookie("session", cookie_value)
+    other = PortalClient(app)
+    other.http.set_cookie("session", cookie_value)
     return other
 
 

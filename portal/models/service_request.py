@@ -23,6 +23,12 @@ class ServiceRequest(Base):
         Index("ix_sr_type_status", "type", "status", "updated_at", "id"),
         Index("ix_sr_contact_status", "contact_id", "status", "updated_at", "id"),
         Index("ix_sr_updated", "updated_at", "id"),
+        # "all statuses" lists of one contact or one organisation, newest update first
+        Index("ix_sr_org_updated", "organisation_id", "updated_at", "id"),
+        Index("ix_sr_contact_updated", "contact_id", "updated_at", "id"),
+        # queue sorted by priority or by resolution due
+        Index("ix_sr_priority_updated", "priority", "updated_at", "id"),
+        Index("ix_sr_resolution_due_id", "resolution_due_at", "id"),
         Index("ix_sr_resolution_due", "status", "resolution_due_at"),
         Index("ix_sr_response_due", "first_response_at", "response_due_at"),
     )

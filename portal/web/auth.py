@@ -55,12 +55,6 @@ def session_max_age() -> timedelta:
 def init_app(app: Flask) -> None:
     login_manager.session_protection = None  # the server-side session is the protection
 
-    @app.before_request
-    def _forget_cached_user() -> None:
-        # Flask-Login caches the user on ``g``; when an app context outlives one request (tests
-        # and jobs that push one and then serve requests), the next request must load its own.
-        g.pop("_login_user", None)
-
     @login_manager.user_loader
     def _load(token: str):
         account = accounts.load_session_account(db.session, token, utcnow(), session_max_age())

@@ -29,9 +29,9 @@ def case(factory, db_session):
     contact = factory.customer(
         org, name="王小明", phone="13912341234", email="wang@acme.example.com"
     )
-    handler = factory.staff("engineer", name="Handler Han")
-    supervisor = factory.staff("supervisor", name="Supervisor Su")
-    outsider = factory.staff("agent", name="Agent Nosy")
+    handler = factory.staff("engineer", name="Handler Han", locale="en")
+    supervisor = factory.staff("supervisor", name="Supervisor Su", locale="en")
+    outsider = factory.staff("agent", name="Agent Nosy", locale="en")
     sr = factory.request(
         contact, title="Database timeouts", description="Timeouts since the upgrade."
     )
