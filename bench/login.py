@@ -1,6 +1,6 @@
 """Log in through the real login page and print the session cookie (for wrk's Cookie header).
 
-    python bench/login.py http://127.0.0.1:8765 /staff/login staff1@bench.example bench-password
+python bench/login.py http://127.0.0.1:8765 /staff/login staff1@bench.example bench-password
 """
 
 import http.cookiejar

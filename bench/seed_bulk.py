@@ -31,25 +31,40 @@ def main(n: int) -> None:
     pw = hash_password("bench-password")
     started = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO organisations (name, code, colleagues_may_view, colleagues_may_reply, active, created_at) "
-            "SELECT 'Org ' || g, 'ORG' || g, false, false, true, now() FROM generate_series(1, 50) g"))
-        conn.execute(text(
-            "INSERT INTO accounts (kind, email, phone, name, password_hash, active, organisation_id, "
-            "is_org_admin, available, created_at, password_changed_at) "
-            "SELECT 'customer', 'customer' || g || '@bench.example', '139' || lpad(g::text, 8, '0'), "
-            "'李客户' || g, :pw, true, 1 + (g - 1) % 50, g <= 50, true, now(), now() "
-            "FROM generate_series(1, 2000) g"), {"pw": pw})
-        conn.execute(text(
-            "INSERT INTO accounts (kind, email, name, password_hash, active, is_org_admin, available, "
-            "created_at, password_changed_at) "
-            "SELECT 'staff', 'staff' || g || '@bench.example', '张工' || g, :pw, true, false, true, now(), now() "
-            "FROM generate_series(1, 12) g"), {"pw": pw})
-        conn.execute(text(
-            "INSERT INTO account_roles (account_id, role) SELECT id, CASE WHEN email = 'staff1@bench.example' "
-            "THEN 'dispatcher' WHEN email = 'staff2@bench.example' THEN 'supervisor' ELSE 'engineer' END "
-            "FROM accounts WHERE kind = 'staff'"))
-        conn.execute(text("""
+        conn.execute(
+            text(
+                "INSERT INTO organisations (name, code, colleagues_may_view, colleagues_may_reply, active, created_at) "
+                "SELECT 'Org ' || g, 'ORG' || g, false, false, true, now() FROM generate_series(1, 50) g"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO accounts (kind, email, phone, name, password_hash, active, organisation_id, "
+                "is_org_admin, available, created_at, password_changed_at) "
+                "SELECT 'customer', 'customer' || g || '@bench.example', '139' || lpad(g::text, 8, '0'), "
+                "'李客户' || g, :pw, true, 1 + (g - 1) % 50, g <= 50, true, now(), now() "
+                "FROM generate_series(1, 2000) g"
+            ),
+            {"pw": pw},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO accounts (kind, email, name, password_hash, active, is_org_admin, available, "
+                "created_at, password_changed_at) "
+                "SELECT 'staff', 'staff' || g || '@bench.example', '张工' || g, :pw, true, false, true, now(), now() "
+                "FROM generate_series(1, 12) g"
+            ),
+            {"pw": pw},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO account_roles (account_id, role) SELECT id, CASE WHEN email = 'staff1@bench.example' "
+                "THEN 'dispatcher' WHEN email = 'staff2@bench.example' THEN 'supervisor' ELSE 'engineer' END "
+                "FROM accounts WHERE kind = 'staff'"
+            )
+        )
+        conn.execute(
+            text("""
             INSERT INTO service_requests (
                 number, organisation_id, contact_id, created_by_id, channel, contact_name, contact_phone,
                 contact_email, title, description, type, proposed_urgency, priority, status, handler_id,
@@ -72,7 +87,9 @@ def main(n: int) -> None:
             CROSS JOIN LATERAL (SELECT now() - (g::float / :n) * interval '365 days' AS ts) t
             JOIN accounts c ON c.id = 1 + (g % 2000)
             JOIN accounts s ON s.email = 'staff' || (3 + g % 10) || '@bench.example'
-        """), {"n": n})
+        """),
+            {"n": n},
+        )
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     print(f"seeded {n} requests in {time.perf_counter() - started:.1f}s")

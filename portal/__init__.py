@@ -51,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    from portal.web import auth, errors, filters, common
+    from portal.web import auth, common, errors, filters
 
     auth.init_app(app)
     errors.init_app(app)

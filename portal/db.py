@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -45,7 +47,9 @@ class AppDatabase:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        self.session_factory: Callable[[], Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory: Callable[[], Session] = sessionmaker(
+            self.engine, expire_on_commit=False
+        )
 
 
 class Database:

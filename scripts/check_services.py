@@ -11,10 +11,17 @@ def main(db_url: str, redis_url: str) -> int:
     url = make_url(db_url)
     try:
         with psycopg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-            dbname="postgres", autocommit=True, connect_timeout=3,
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=3,
         ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{url.database}"')
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()

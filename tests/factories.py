@@ -36,38 +36,77 @@ class Factory:
         self.session.flush()
         return dept
 
-    def customer(self, org: Organisation | None = None, *, admin: bool = False, name: str | None = None,
-                 phone: str | None = None, email: str | None = None, locale: str | None = "en"):
+    def customer(
+        self,
+        org: Organisation | None = None,
+        *,
+        admin: bool = False,
+        name: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        locale: str | None = "en",
+    ):
         n = next(_seq)
         org = org or self.organisation()
         return create_account(
-            self.session, kind="customer", email=email or f"customer{n}@example.com",
-            name=name or f"李客户{n}", password=PASSWORD,
-            phone=phone or f"1390000{n:04d}", organisation_id=org.id, is_org_admin=admin,
+            self.session,
+            kind="customer",
+            email=email or f"customer{n}@example.com",
+            name=name or f"李客户{n}",
+            password=PASSWORD,
+            phone=phone or f"1390000{n:04d}",
+            organisation_id=org.id,
+            is_org_admin=admin,
             locale=locale,
         )
 
-    def staff(self, *roles: str, name: str | None = None, department: Department | None = None,
-              email: str | None = None, locale: str | None = "en"):
+    def staff(
+        self,
+        *roles: str,
+        name: str | None = None,
+        department: Department | None = None,
+        email: str | None = None,
+        locale: str | None = "en",
+    ):
         n = next(_seq)
         return create_account(
-            self.session, kind="staff", email=email or f"staff{n}@desk.example.com",
-            name=name or f"张工{n}", password=PASSWORD, roles=list(roles or ("engineer",)),
-            department_id=department.id if department else None, locale=locale,
+            self.session,
+            kind="staff",
+            email=email or f"staff{n}@desk.example.com",
+            name=name or f"张工{n}",
+            password=PASSWORD,
+            roles=list(roles or ("engineer",)),
+            department_id=department.id if department else None,
+            locale=locale,
         )
 
-    def request(self, contact, *, title: str | None = None, now: datetime | None = None,
-                type: str = RequestType.FAULT, urgency: str = Priority.P2,
-                channel: str = Channel.PORTAL, actor=None, **fields):
+    def request(
+        self,
+        contact,
+        *,
+        title: str | None = None,
+        now: datetime | None = None,
+        type: str = RequestType.FAULT,
+        urgency: str = Priority.P2,
+        channel: str = Channel.PORTAL,
+        actor=None,
+        **fields,
+    ):
         n = next(_seq)
         intake = sr_service.Intake(
-            type=RequestType(type), proposed_urgency=Priority(urgency),
+            type=RequestType(type),
+            proposed_urgency=Priority(urgency),
             title=title or f"生产系统无法登录 {n}",
             description=fields.pop("description", "登录页面提示数据库连接超时,所有用户无法登录。"),
             **fields,
         )
         sr = sr_service.submit(
-            self.session, actor or Actor(contact.id), contact, intake, now or utcnow(),
-            self.app.config["PORTAL_TIMEZONE"], channel=channel,
+            self.session,
+            actor or Actor(contact.id),
+            contact,
+            intake,
+            now or utcnow(),
+            self.app.config["PORTAL_TIMEZONE"],
+            channel=channel,
         )
         return sr

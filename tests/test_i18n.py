@@ -18,7 +18,10 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 def _source_messages() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-        str(ROOT), METHOD_MAP, keywords={**KEYWORDS}, options_map={"portal/**/templates/**.html": {}}
+        str(ROOT),
+        METHOD_MAP,
+        keywords={**KEYWORDS},
+        options_map={"portal/**/templates/**.html": {}},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
@@ -39,7 +42,9 @@ def test_every_message_in_the_source_has_a_chinese_translation():
             text = text[0]
         if not msg or not text or msg.fuzzy:
             missing.append(msgid)
-    assert not missing, f"{len(missing)} messages untranslated in zh_CN (run scripts/i18n): {missing[:20]}"
+    assert not missing, (
+        f"{len(missing)} messages untranslated in zh_CN (run scripts/i18n): {missing[:20]}"
+    )
 
 
 def test_translations_keep_their_placeholders():
@@ -61,13 +66,17 @@ def test_english_catalogue_is_complete():
 
 
 def test_page_requested_in_chinese_renders_chinese(client):
-    html = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    html = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(
+        as_text=True
+    )
     assert 'lang="zh-CN"' in html
     assert "登录" in html and "Log in" not in html
 
 
 def test_page_requested_in_english_renders_english(client):
-    html = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    html = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(
+        as_text=True
+    )
     assert 'lang="en"' in html
     assert "Log in" in html and "登录" not in html
 

@@ -9,5 +9,4 @@ bp = Blueprint("customer", __name__, template_folder="templates")
 PUBLIC_ENDPOINTS = {"customer.login"}
 bp.before_request(guard_side("customer", PUBLIC_ENDPOINTS))
 
-from portal.customer import views  # noqa: E402,F401
-from portal.customer import account_views  # noqa: E402,F401
+from portal.customer import account_views, views  # noqa: E402,F401  (routes register on bp)

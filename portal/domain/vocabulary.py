@@ -18,6 +18,7 @@ class Status(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
+
 OPEN_STATUSES = (
     Status.SUBMITTED,
     Status.PENDING_ASSIGNMENT,

@@ -54,7 +54,9 @@ class AccountRole(Base):
 
     __tablename__ = "account_roles"
 
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(16), primary_key=True)  # Role
 
     account: Mapped[Account] = relationship(back_populates="roles")

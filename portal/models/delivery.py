@@ -37,7 +37,9 @@ class DeliveryItem(Base):
     __tablename__ = "delivery_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
 
@@ -48,7 +50,9 @@ class DeliveryCriterion(Base):
     __tablename__ = "delivery_criteria"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     met: Mapped[bool | None]

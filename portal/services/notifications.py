@@ -23,7 +23,10 @@ def notify(
         return 0
     session.add(
         Notification(
-            recipient_id=recipient_id, kind=kind, request_id=request_id, params=params,
+            recipient_id=recipient_id,
+            kind=kind,
+            request_id=request_id,
+            params=params,
             dedupe_key=dedupe_key,
         )
     )

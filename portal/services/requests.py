@@ -64,9 +64,18 @@ def submit(
     session.add(sr)
     session.flush()
     audit.record(
-        session, actor, now, "request.submitted", "service_request", sr.number,
-        after={"status": sr.status, "type": sr.type, "urgency": sr.proposed_urgency,
-               "channel": sr.channel},
+        session,
+        actor,
+        now,
+        "request.submitted",
+        "service_request",
+        sr.number,
+        after={
+            "status": sr.status,
+            "type": sr.type,
+            "urgency": sr.proposed_urgency,
+            "channel": sr.channel,
+        },
     )
     enqueue_after_commit(session, "portal.jobs.request_submitted", sr.id)
     return sr
@@ -87,10 +96,13 @@ def staff_on_request_clause(staff_id: int):
 def is_staff_on_request(session: Session, sr: ServiceRequest, staff_id: int) -> bool:
     if sr.handler_id == staff_id:
         return True
-    return session.scalar(
-        select(Collaborator.id).where(
-            Collaborator.request_id == sr.id,
-            Collaborator.account_id == staff_id,
-            Collaborator.removed_at.is_(None),
+    return (
+        session.scalar(
+            select(Collaborator.id).where(
+                Collaborator.request_id == sr.id,
+                Collaborator.account_id == staff_id,
+                Collaborator.removed_at.is_(None),
+            )
         )
-    ) is not None
+        is not None
+    )

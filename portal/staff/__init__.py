@@ -9,5 +9,4 @@ bp = Blueprint("staff", __name__, template_folder="templates")
 PUBLIC_ENDPOINTS = {"staff.login"}
 bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 
-from portal.staff import views  # noqa: E402,F401
-from portal.staff import account_views  # noqa: E402,F401
+from portal.staff import account_views, views  # noqa: E402,F401  (routes register on bp)

@@ -23,5 +23,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(e):
-        log.error("unhandled error ref=%s: %s", g.get("request_id"), type(getattr(e, "original_exception", e)).__name__)
+        log.error(
+            "unhandled error ref=%s: %s",
+            g.get("request_id"),
+            type(getattr(e, "original_exception", e)).__name__,
+        )
         return _page(500)

@@ -26,7 +26,9 @@ TYPE_HINTS = {
     RequestType.FAULT: _l("Something that worked has stopped working or gives errors."),
     RequestType.CONSULTATION: _l("A question about how to use or configure the system."),
     RequestType.OPTIMISATION: _l("An improvement to something that already works."),
-    RequestType.DELIVERY: _l("Planned work to deliver: an installation, an inspection, a training."),
+    RequestType.DELIVERY: _l(
+        "Planned work to deliver: an installation, an inspection, a training."
+    ),
 }
 
 PRIORITY_LABELS = {
