@@ -9,4 +9,11 @@ bp = Blueprint("customer", __name__, template_folder="templates")
 PUBLIC_ENDPOINTS = {"customer.login"}
 bp.before_request(guard_side("customer", PUBLIC_ENDPOINTS))
 
-from portal.customer import account_views, views  # noqa: E402,F401  (routes register on bp)
+from portal.customer import (  # noqa: E402,F401  (routes register on bp)
+    account_views,
+    delivery_views,
+    privacy_views,
+    sla_views,
+    views,
+    workflow_views,
+)

@@ -27,6 +27,7 @@ from portal.models import Account, Message, utcnow
 from portal.services import attachments, listing
 from portal.services import requests as sr_service
 from portal.services.attachments import MAX_FILES, AttachmentTooLarge, Upload
+from portal.web import panels
 from portal.web.auth import actor
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment
@@ -205,6 +206,7 @@ def request_detail(number: str):
             request_files.append(f)
 
     contact = presenters.request_contact(sr, viewer, staff_on_request=False)
+    now = utcnow()
     timeline = [
         TimelineEntry("submitted", sr.submitted_at, contact.name, from_desk=sr.channel != "portal")
     ]
@@ -231,7 +233,8 @@ def request_detail(number: str):
         contact=contact,
         files=request_files,
         timeline=timeline,
-        now=utcnow(),
+        now=now,
+        **panels.context("customer", db.session, sr, viewer, now),
     )
 
 

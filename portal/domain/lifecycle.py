@@ -46,8 +46,14 @@ TRANSITIONS: dict[str, Transition] = {
         _t("assign", {Status.PENDING_ASSIGNMENT}, Status.IN_PROGRESS, "dispatcher", "supervisor"),
         _t("reassign", WORKING, None, "dispatcher", "supervisor"),
         _t("confirm_assignment", WORKING, None, HANDLER),
-        _t("add_collaborator", WORKING | {Status.PENDING_ACCEPTANCE}, None, "dispatcher",
-           "supervisor", HANDLER),
+        _t(
+            "add_collaborator",
+            WORKING | {Status.PENDING_ACCEPTANCE},
+            None,
+            "dispatcher",
+            "supervisor",
+            HANDLER,
+        ),
         _t("log_step", WORKING, None, HANDLER, COLLABORATOR),
         _t("update_record", WORKING | {Status.PENDING_ACCEPTANCE}, None, HANDLER),
         _t("ask_customer", {Status.IN_PROGRESS}, Status.AWAITING_CUSTOMER, HANDLER),
@@ -60,10 +66,29 @@ TRANSITIONS: dict[str, Transition] = {
         _t("record_feedback", {Status.COMPLETED}, Status.CLOSED, "agent", "supervisor"),
         _t("close_timeout", {Status.COMPLETED}, Status.CLOSED, SYSTEM),
         _t("cancel", {Status.SUBMITTED, Status.PENDING_ASSIGNMENT}, Status.CANCELLED, CUSTOMER),
-        _t("reply_public", OPEN | {Status.COMPLETED}, None, CUSTOMER, HANDLER, COLLABORATOR,
-           "agent", "supervisor", "dispatcher"),
-        _t("note_internal", OPEN | {Status.COMPLETED, Status.CLOSED}, None, "agent",
-           "supervisor", "dispatcher", "engineer", "admin", HANDLER, COLLABORATOR),
+        _t(
+            "reply_public",
+            OPEN | {Status.COMPLETED},
+            None,
+            CUSTOMER,
+            HANDLER,
+            COLLABORATOR,
+            "agent",
+            "supervisor",
+            "dispatcher",
+        ),
+        _t(
+            "note_internal",
+            OPEN | {Status.COMPLETED, Status.CLOSED},
+            None,
+            "agent",
+            "supervisor",
+            "dispatcher",
+            "engineer",
+            "admin",
+            HANDLER,
+            COLLABORATOR,
+        ),
     )
 }
 
@@ -96,6 +121,4 @@ def allowed_actions(status: str, capacities: set[str] | frozenset[str]) -> set[s
     """The actions this actor may take now: what the page offers."""
     current = Status(status)
     caps = set(capacities)
-    return {
-        t.action for t in TRANSITIONS.values() if current in t.sources and t.allowed & caps
-    }
+    return {t.action for t in TRANSITIONS.values() if current in t.sources and t.allowed & caps}

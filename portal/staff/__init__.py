@@ -9,4 +9,11 @@ bp = Blueprint("staff", __name__, template_folder="templates")
 PUBLIC_ENDPOINTS = {"staff.login"}
 bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 
-from portal.staff import account_views, views  # noqa: E402,F401  (routes register on bp)
+from portal.staff import (  # noqa: E402,F401  (routes register on bp)
+    account_views,
+    delivery_views,
+    privacy_views,
+    sla_views,
+    views,
+    workflow_views,
+)

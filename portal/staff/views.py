@@ -24,6 +24,7 @@ from portal.services import queue as queue_service
 from portal.services import request_view
 from portal.staff import bp
 from portal.staff.forms import QueueFilterForm
+from portal.web import panels
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment, wants_fragment
 
@@ -181,7 +182,14 @@ def request_detail(number: str):
         detail.sr.paused_since,
         now,
     )
-    return render_template("staff/request.html", d=detail, sr=detail.sr, contact=contact, due=due)
+    return render_template(
+        "staff/request.html",
+        d=detail,
+        sr=detail.sr,
+        contact=contact,
+        due=due,
+        **panels.context("staff", db.session, detail.sr, current_user.account, now),
+    )
 
 
 @bp.get("/requests/<number>/files/<int:attachment_id>")
