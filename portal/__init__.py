@@ -55,6 +55,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     auth.init_app(app)
     errors.init_app(app)
+    # every log record loses contact values and PII before a handler sees it
+    from portal.logging import install as install_log_masking
+
+    install_log_masking(app)
     filters.init_app(app)
 
     from portal.customer import bp as customer_bp

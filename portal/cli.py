@@ -27,6 +27,9 @@ def main() -> None:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
+    from portal.audit_cli import audit_group
+
+    app.cli.add_command(audit_group)
 
 
 @click.group("db")

@@ -39,6 +39,15 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "servicedesk@localhost"),
+        # outbox: attempts before a mail is marked failed; first retry after this many seconds,
+        # doubling each time (capped at MAIL_RETRY_MAX_SECONDS)
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
+        "MAIL_RETRY_BASE_SECONDS": float(os.environ.get("MAIL_RETRY_BASE_SECONDS", "30")),
+        "MAIL_RETRY_MAX_SECONDS": float(os.environ.get("MAIL_RETRY_MAX_SECONDS", "3600")),
+        # SLA timers: the repairing sweep runs this often; it looks back this far for deadlines
+        # a lost Redis or a dead worker missed
+        "SLA_SWEEP_SECONDS": float(os.environ.get("SLA_SWEEP_SECONDS", "30")),
+        "SLA_SWEEP_LOOKBACK_HOURS": float(os.environ.get("SLA_SWEEP_LOOKBACK_HOURS", "168")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",

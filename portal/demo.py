@@ -9,19 +9,20 @@ database that already holds the demo organisations is left alone unless reset.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import security
+from portal.domain import delivery as delivery_rules
+from portal.domain import feedback as feedback_rules
+from portal.domain.classification import suggest_priority, urgency_from_proposal
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
 from portal.models import (
     Account,
@@ -49,7 +50,7 @@ from portal.models import (
     SlaPolicy,
     StaffSkill,
 )
-from portal.services import audit
+from portal.services import audit, sla
 from portal.services import requests as request_service
 from portal.services.notifications import notify
 from portal.services.numbers import next_number
@@ -202,9 +203,12 @@ def is_seeded(session: Session) -> bool:
 
 def wipe(session: Session) -> None:
     """Delete every row of every table (the schema stays)."""
-    for table in reversed(Base.metadata.sorted_tables):
-        session.execute(table.delete())
-    session.flush()
+    from portal.services import audit
+
+    with audit.unguarded(session):  # the append-only audit log goes with everything else
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+        session.flush()
 
 
 def seed(session: Session, now: datetime, timezone: str, *, reset: bool = False) -> SeedResult:
@@ -329,17 +333,12 @@ def _due(submitted: datetime, priority: str, tz: ZoneInfo) -> tuple[datetime, da
 
 
 def _content_hash(service_item: str, items: list[str], criteria: list[str]) -> str:
-    canonical = json.dumps(
-        {"service_item": service_item, "items": items, "criteria": criteria},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # the same canonical content hash the delivery service takes (no demo note, no files here)
+    return delivery_rules.content_hash(service_item, items, criteria)
 
 
 def _mean(scores: tuple[int, int, int]) -> Decimal:
-    return (Decimal(sum(scores)) / 3).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return feedback_rules.mean_score(*scores)
 
 
 class _Builder:
@@ -951,6 +950,10 @@ class _Builder:
                 self.progress(sp, sr)
         for _when, _order, prefix, make in sorted(self.numbered, key=lambda n: (n[0], n[1])):
             make(prefix)
+        # the due times above were set directly: the warning instants follow them, in working
+        # time on the calendar, as the SLA service stores them (NULL where no warning is to come)
+        for _sp, sr in made:
+            sla.refresh_warn_times(self.s, sr)
         self.s.flush()
         for _sp, sr in made:
             if sr.updated_at > self.now:
@@ -966,7 +969,12 @@ class _Builder:
 
     def classify(self, sp: Spec, sr: ServiceRequest, at: datetime) -> None:
         sup = self.people_by_key["supervisor"]
+        # the three answers of the supervisor's panel, chosen so that the suggested priority
+        # (portal.domain.classification) is the one recorded
         impact = {"P1": "core", "P2": "partial", "P3": "none"}[sp.priority]
+        urgency = urgency_from_proposal(sp.urgency).value
+        importance = {"P1": "high", "P2": "medium", "P3": "low"}[sp.priority]
+        assert suggest_priority(impact, urgency, importance) == sp.priority
         self.s.add(
             Classification(
                 request_id=sr.id,
@@ -975,8 +983,8 @@ class _Builder:
                 category=sr.category,
                 priority=sp.priority,
                 impact_scope=impact,
-                urgency=sp.urgency,
-                business_importance={"P1": "high", "P2": "medium", "P3": "low"}[sp.priority],
+                urgency=urgency,
+                business_importance=importance,
                 confirmed_details=f"已与{sr.contact_name[0]}*电话确认问题现象与影响范围。",
                 expected_completion_at=None,
                 created_at=at,
@@ -988,7 +996,7 @@ class _Builder:
             self.s,
             audit.Actor(sup.id),
             at,
-            "request.classified",
+            "request.classify",
             "service_request",
             sr.number,
             before={"status": "submitted"},
@@ -999,17 +1007,26 @@ class _Builder:
         self, sr: ServiceRequest, handler: Account, at: datetime, confirmed: datetime
     ) -> None:
         disp = self.people_by_key["dispatcher"]
-        self.s.add(
-            Assignment(
-                request_id=sr.id,
-                handler_id=handler.id,
-                assigned_by_id=disp.id,
-                reason="技能匹配度最高,当前在办工作量较低",
-                briefing=f"{sr.priority},客户期望尽快恢复。",
-                assigned_at=at,
-                confirmed_at=confirmed,
-                can_start_at=confirmed,
-            )
+        assignment = Assignment(
+            request_id=sr.id,
+            handler_id=handler.id,
+            assigned_by_id=disp.id,
+            reason="技能匹配度最高,当前在办工作量较低",
+            briefing=f"{sr.priority},客户期望尽快恢复。",
+            assigned_at=at,
+            confirmed_at=confirmed,
+            can_start_at=confirmed,
+        )
+        self.s.add(assignment)
+        self.s.flush()
+        # the assignment notice, as portal.services.workflow.assign sends it
+        notify(
+            self.s,
+            handler.id,
+            "assigned",
+            sr.id,
+            {"number": sr.number, "title": sr.title, "priority": sr.priority},
+            dedupe_key=f"assigned:{assignment.id}",
         )
         sr.handler_id = handler.id
         sr.assigned_at = at
@@ -1018,12 +1035,37 @@ class _Builder:
             self.s,
             audit.Actor(disp.id),
             at,
-            "request.assigned",
+            "request.assign",
             "service_request",
             sr.number,
             before={"status": "pending_assignment"},
             after={"status": "in_progress", "handler_id": handler.id},
         )
+
+    def answered_question(
+        self, sr: ServiceRequest, handler: Account, contact: Account, after: datetime
+    ) -> None:
+        """A question to the customer, answered: the pause it caused is closed and counted."""
+        asked = after + timedelta(minutes=10)
+        answered = asked + timedelta(minutes=50)
+        self.s.add(
+            CooperationRequest(
+                request_id=sr.id,
+                asked_by_id=handler.id,
+                what="请提供出错时段的应用日志(可脱敏后上传),以便定位问题。",
+                needed_by=asked + timedelta(days=1),
+                asked_at=asked,
+                answer="日志已打包上传到附件,时间段为昨天14:00–15:00。",
+                answered_by_id=contact.id,
+                answered_at=answered,
+            )
+        )
+        self.s.add(
+            SlaPause(
+                request_id=sr.id, reason="awaiting_customer", started_at=asked, ended_at=answered
+            )
+        )
+        sr.paused_seconds += int((answered - asked).total_seconds())
 
     def record(
         self,
@@ -1090,17 +1132,8 @@ class _Builder:
                         delivery_id=dlv.id, position=i, text=text, met=True if decided else None
                     )
                 )
-            self.s.add(
-                Signature(
-                    delivery_id=dlv.id,
-                    party="handler",
-                    signer_id=handler.id,
-                    typed_name=handler.name,
-                    signed_at=at,
-                    content_hash=digest,
-                )
-            )
             if decided:
+                # the customer signs the acceptance; the handler countersigns after it (双方签字)
                 self.s.add(
                     Signature(
                         delivery_id=dlv.id,
@@ -1108,6 +1141,16 @@ class _Builder:
                         signer_id=contact.id,
                         typed_name=contact.name,
                         signed_at=decided,
+                        content_hash=digest,
+                    )
+                )
+                self.s.add(
+                    Signature(
+                        delivery_id=dlv.id,
+                        party="handler",
+                        signer_id=handler.id,
+                        typed_name=handler.name,
+                        signed_at=decided + timedelta(minutes=10),
                         content_hash=digest,
                     )
                 )
@@ -1197,7 +1240,7 @@ class _Builder:
                 self.s,
                 audit.Actor(contact.id),
                 at,
-                "request.cancelled",
+                "request.cancel",
                 "service_request",
                 sr.number,
                 after={"status": "cancelled"},
@@ -1247,28 +1290,37 @@ class _Builder:
         fields: dict = {}
         if sp.status in (Status.COMPLETED, Status.CLOSED, Status.PENDING_ACCEPTANCE):
             fields["final_result"] = timed_steps[-1][1] if timed_steps else ""
-        if timed_steps or sp.status != Status.IN_PROGRESS:
-            created = timed_steps[0][0] if timed_steps else confirmed
-            if sp.status in (Status.COMPLETED, Status.CLOSED):
-                fields["customer_confirmed_name"] = contact.name
-                fields["customer_confirmed_at"] = accepted
-            self.record(sr, handler, created, timed_steps, **fields)
+        if sp.status in (Status.COMPLETED, Status.CLOSED):
+            fields["customer_confirmed_name"] = contact.name
+            fields["customer_confirmed_at"] = accepted
+        # the IR is opened at assignment, as the assignment service does
+        self.record(sr, handler, assigned, timed_steps, **fields)
+        if sp.status == Status.IN_PROGRESS and len(timed_steps) >= 2:
+            self.answered_question(sr, handler, contact, timed_steps[0][0])
 
         if sp.status == Status.IN_PROGRESS:
             sr.updated_at = last
             return
         if sp.status == Status.AWAITING_CUSTOMER:
             asked = last + timedelta(minutes=30)
-            self.s.add(
-                CooperationRequest(
-                    request_id=sr.id,
-                    asked_by_id=handler.id,
-                    what=sp.ask,
-                    needed_by=asked + timedelta(days=2),
-                    asked_at=asked,
-                )
+            question = CooperationRequest(
+                request_id=sr.id,
+                asked_by_id=handler.id,
+                what=sp.ask,
+                needed_by=asked + timedelta(days=2),
+                asked_at=asked,
             )
+            self.s.add(question)
             self.s.add(SlaPause(request_id=sr.id, reason="awaiting_customer", started_at=asked))
+            self.s.flush()
+            notify(
+                self.s,
+                contact.id,
+                "cooperation_requested",
+                sr.id,
+                {"number": sr.number, "title": sr.title},
+                dedupe_key=f"cooperation:{question.id}",
+            )
             sr.status, sr.paused_since, sr.updated_at = Status.AWAITING_CUSTOMER, asked, asked
             self.message(sr, contact, asked + timedelta(hours=1), "收到,我们内部确认后尽快提供。")
             return

@@ -83,6 +83,8 @@ def app(database_url, redis_url, tmp_path_factory):
             "PASSWORD_HASH": CHEAP_HASH,
             "UPLOAD_FOLDER": str(instance / "uploads"),
             "SERVER_NAME": None,
+            # assertions read English; tests/test_i18n.py asks for Chinese explicitly
+            "BABEL_DEFAULT_LOCALE": "en",
         }
     )
     return application

@@ -9,6 +9,7 @@ the test fail, so that a new kind of route is looked at before it passes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from urllib.parse import parse_qs, urlsplit
 
@@ -124,6 +125,20 @@ class Arguments:
         self.session.flush()
         return note
 
+    @cached_property
+    def calendar_override(self):
+        from portal.models import CalendarOverride
+        from portal.services.calendars import default_calendar
+
+        override = CalendarOverride(
+            calendar_id=default_calendar(self.session).id,
+            day=date(2027, 1, 4),
+            kind="holiday",
+        )
+        self.session.add(override)
+        self.session.flush()
+        return override
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -138,6 +153,8 @@ class Arguments:
         "user_id": lambda a: a.staff.id,
         "staff_id": lambda a: a.staff.id,
         "department_id": lambda a: a.department.id,
+        "calendar_id": lambda a: a.calendar_override.calendar_id,
+        "override_id": lambda a: a.calendar_override.id,
     }
 
     def value(self, rule: Rule, name: str):

@@ -27,6 +27,7 @@ from portal.models import (
     Organisation,
     ServiceRequest,
 )
+from portal.services import audit
 from portal.services import requests as sr_service
 from portal.services.accounts import create_account
 from portal.services.audit import Actor
@@ -194,15 +195,16 @@ class Committed:
             numbers = [r.number for r in requests]
             if ids:
                 s.execute(delete(Notification).where(Notification.request_id.in_(ids)))
-            s.execute(
-                delete(AuditEvent).where(
-                    or_(
-                        AuditEvent.actor_id == self.customer_id,
-                        (AuditEvent.object_type == "service_request")
-                        & AuditEvent.object_id.in_(numbers or ["-"]),
+            with audit.unguarded(s):  # test data only: the newest rows, the chain stays whole
+                s.execute(
+                    delete(AuditEvent).where(
+                        or_(
+                            AuditEvent.actor_id == self.customer_id,
+                            (AuditEvent.object_type == "service_request")
+                            & AuditEvent.object_id.in_(numbers or ["-"]),
+                        )
                     )
                 )
-            )
             s.execute(
                 delete(ServiceRequest).where(ServiceRequest.organisation_id == self.organisation_id)
             )

@@ -37,19 +37,8 @@ except ImportError:  # pragma: no cover - older WTForms
 
 from portal.domain.vocabulary import Priority, RequestType
 from portal.models import utcnow
-from portal.services.attachments import MAX_FILES, stream_size
+from portal.services.attachments import MAX_FILES, format_size, stream_size
 from portal.web.labels import PRIORITY_LABELS, TYPE_LABELS
-
-
-def format_size(n: int) -> str:
-    """A byte count for people: 20 MB, 512 KB."""
-    if n >= 1024 * 1024:
-        value, unit = n / (1024 * 1024), "MB"
-    elif n >= 1024:
-        value, unit = n / 1024, "KB"
-    else:
-        return f"{n} B"
-    return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
 
 
 class NewRequestForm(FlaskForm):

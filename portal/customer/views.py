@@ -26,7 +26,7 @@ from portal.domain.vocabulary import Priority, RequestType
 from portal.models import Account, Message, utcnow
 from portal.services import attachments, listing
 from portal.services import requests as sr_service
-from portal.services.attachments import MAX_FILES, AttachmentTooLarge, Upload
+from portal.services.attachments import MAX_FILES, AttachmentRefused, Upload
 from portal.web import panels
 from portal.web.auth import actor
 from portal.web.login_views import login_view, logout_view
@@ -134,11 +134,11 @@ def new_request():
                     )
                 )
             db.session.commit()
-        except AttachmentTooLarge as exc:
-            # the form checked sizes already; a stream that grew meanwhile lands here
+        except AttachmentRefused as exc:
+            # the form checked sizes already: a disguised file (or a stream that grew) lands here
             db.session.rollback()
             attachments.discard(saved, folder)
-            form.attachments.errors = [_too_large(exc)]
+            form.attachments.errors = [exc.message]
         except BaseException:
             db.session.rollback()
             attachments.discard(saved, folder)
@@ -154,14 +154,6 @@ def new_request():
         max_files=MAX_FILES,
         files_dropped=request.method == "POST" and bool(form.files()),
     ), status
-
-
-def _too_large(exc: AttachmentTooLarge) -> str:
-    return _(
-        "%(names)s is larger than the limit of %(limit)s per file.",
-        names=exc.filename,
-        limit=format_size(exc.limit),
-    )
 
 
 @dataclass(frozen=True)
@@ -205,7 +197,8 @@ def request_detail(number: str):
         elif f.step_id is None and f.delivery_id is None:
             request_files.append(f)
 
-    contact = presenters.request_contact(sr, viewer, staff_on_request=False)
+    access = presenters.customer_access(sr, viewer)  # colleagues read redacted text
+    contact = presenters.contact_for(sr, access)
     now = utcnow()
     timeline = [
         TimelineEntry("submitted", sr.submitted_at, contact.name, from_desk=sr.channel != "portal")
@@ -222,13 +215,13 @@ def request_detail(number: str):
                 m.created_at,
                 presenters.person_name(m.name, full=full),
                 from_desk,
-                m.body,
+                presenters.free_text(m.body, access.insider),
                 tuple(by_message.get(m.id, ())),
             )
         )
     return render_template(
         "customer/request.html",
-        sr=sr,
+        sr=presenters.request_for(sr, access),
         handler=presenters.person_name(handler_name, full=False) if handler_name else "",
         contact=contact,
         files=request_files,

@@ -1,3 +1,242 @@
-"""workflow_views: routes and request-page panels of the customer side (see portal/web/panels.py)."""
+"""workflow_views: routes and request-page panels of the customer side (see portal/web/panels.py).
 
-from portal.customer import bp  # noqa: F401
+The customer's actions work without JavaScript: plain forms that post and redirect back to the
+request page (PRG); an error renders the page again with the form's errors and what was typed
+(422). With JavaScript, hx-boost on the page makes the same forms swap the page in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.customer import bp
+from portal.customer import forms_workflow as forms
+from portal.db import db
+from portal.domain import lifecycle
+from portal.models import (
+    Attachment,
+    CooperationRequest,
+    HandlingRecord,
+    HandlingStep,
+    ServiceRequest,
+    utcnow,
+)
+from portal.services import attachments as attachment_service
+from portal.services import lifecycle as lifecycle_service
+from portal.services import listing, workflow
+from portal.services.attachments import (
+    MAX_FILES,
+    AttachmentRefused,
+    AttachmentTooLarge,
+    Upload,
+    stream_size,
+)
+from portal.web import panels
+from portal.web.auth import actor
+from portal.web.domain_errors import transition_message
+
+
+@dataclass
+class CustomerActions:
+    actions: set[str]
+    forms: dict[str, FlaskForm] = field(default_factory=dict)
+    questions: list[CooperationRequest] = field(default_factory=list)
+    steps: list[HandlingStep] = field(default_factory=list)
+    step_files: dict[int, list[Attachment]] = field(default_factory=dict)
+
+    @property
+    def open_question(self) -> CooperationRequest | None:
+        open_ = [q for q in self.questions if q.answered_at is None]
+        return open_[-1] if open_ else None
+
+    @property
+    def answered(self) -> list[CooperationRequest]:
+        return [q for q in self.questions if q.answered_at is not None]
+
+
+def build(session: Session, sr: ServiceRequest, viewer, now: datetime) -> CustomerActions:
+    """What the customer may do on this request now and what the desk asked and did (with the
+    files of the steps shown); five queries at most whatever the length of the history."""
+    caps = lifecycle_service.capacities(session, sr, viewer)
+    wfc = CustomerActions(actions=lifecycle.allowed_actions(sr.status, caps))
+    bound: dict = g.get("wf_forms", {})
+    if "reply_public" in wfc.actions:
+        wfc.forms["reply"] = bound.get("reply") or forms.ReplyForm(formdata=None, prefix="reply")
+    if "answer_customer" in wfc.actions:
+        wfc.forms["answer"] = bound.get("answer") or forms.AnswerForm(
+            formdata=None, prefix="answer"
+        )
+    wfc.questions = list(
+        session.scalars(
+            select(CooperationRequest)
+            .where(CooperationRequest.request_id == sr.id)
+            .order_by(CooperationRequest.asked_at, CooperationRequest.id)
+        )
+    )
+    # the steps the handler marked for the customer; never the others
+    wfc.steps = list(
+        session.scalars(
+            select(HandlingStep)
+            .join(HandlingRecord, HandlingRecord.id == HandlingStep.record_id)
+            .where(HandlingRecord.request_id == sr.id, HandlingStep.visible_to_customer.is_(True))
+            .order_by(HandlingStep.occurred_at, HandlingStep.id)
+        )
+    )
+    if wfc.steps:
+        # the files of those steps, in one query (customer_visible: never an internal file)
+        for f in session.scalars(
+            select(Attachment)
+            .where(
+                Attachment.request_id == sr.id,
+                Attachment.step_id.in_([s.id for s in wfc.steps]),
+                attachment_service.customer_visible(),
+            )
+            .order_by(Attachment.created_at, Attachment.id)
+        ):
+            wfc.step_files.setdefault(f.step_id, []).append(f)
+    return wfc
+
+
+@panels.provider("customer")
+def workflow_actions(session, sr, viewer, now) -> dict:
+    return {"wfc": build(session, sr, viewer, now)}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _load(number: str) -> ServiceRequest:
+    found = listing.customer_request(db.session, current_user.account, number)
+    if found is None:
+        abort(404)
+    return found[0]
+
+
+def _back(number: str, anchor: str = ""):
+    return redirect(url_for("customer.request_detail", number=number) + anchor)
+
+
+def _page_again(number: str, name: str, form: FlaskForm):
+    from portal.customer.views import request_detail
+
+    g.wf_forms = {name: form}
+    return request_detail(number), 422
+
+
+def _act(number: str, name: str, form: FlaskForm, run, anchor: str):
+    sr = _load(number)
+    if form.validate_on_submit():
+        try:
+            notice = run(sr, form)
+        except lifecycle.TransitionError as exc:
+            db.session.rollback()
+            flash(transition_message(exc), "error")
+            return _back(number)
+        except workflow.FieldError as exc:
+            db.session.rollback()
+            target = getattr(form, exc.field, None)
+            if target is None:
+                flash(exc.message, "error")
+                return _back(number)
+            target.errors = [*target.errors, exc.message]
+        except AttachmentRefused as exc:
+            db.session.rollback()
+            form.attachments.errors = [*form.attachments.errors, exc.message]
+        else:
+            db.session.commit()
+            flash(notice, "success")
+            return _back(number, anchor)
+    return _page_again(number, name, form)
+
+
+@bp.post("/requests/<number>/reply")
+def wf_reply(number: str):
+    form = forms.ReplyForm(prefix="reply")
+    folder = current_app.config["UPLOAD_FOLDER"]
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    saved: list = []
+
+    def run(sr, form):
+        files = form.files()
+        if len(files) > MAX_FILES:
+            raise workflow.FieldError(
+                "attachments", _("At most %(n)d files per message.", n=MAX_FILES)
+            )
+        for f in files:
+            if stream_size(f.stream) > limit:
+                raise AttachmentTooLarge(f.filename, limit)
+        now = utcnow()
+        who = actor()
+        message = workflow.post_message(
+            db.session, who, current_user.account, sr, form.body.data, now
+        )
+        for f in files:
+            saved.append(
+                attachment_service.save(
+                    db.session,
+                    who,
+                    now,
+                    Upload(f.filename, f.stream),
+                    request_id=sr.id,
+                    folder=folder,
+                    max_bytes=limit,
+                    message_id=message.id,
+                )
+            )
+        return _("Your message has been sent to the service desk.")
+
+    response = _act(number, "reply", form, run, "#timeline-h")
+    if isinstance(response, tuple):  # not committed: the files written go too
+        attachment_service.discard(saved, folder)
+    return response
+
+
+@bp.post("/requests/<number>/answer")
+def wf_answer(number: str):
+    form = forms.AnswerForm(prefix="answer")
+
+    def run(sr, form):
+        workflow.answer_customer(
+            db.session, actor(), current_user.account, sr, form.answer.data, utcnow()
+        )
+        return _("Thank you: your answer has been sent and the work continues.")
+
+    return _act(number, "answer", form, run, "")
+
+
+@bp.route("/requests/<number>/cancel", methods=["GET", "POST"])
+def wf_cancel(number: str):
+    """A confirmation step before a request is cancelled (it cannot be undone)."""
+    sr = _load(number)
+    caps = lifecycle_service.capacities(db.session, sr, current_user.account)
+    if "cancel" not in lifecycle.allowed_actions(sr.status, caps):
+        flash(
+            _("This request can no longer be cancelled: work on it has started.")
+            if sr.status not in ("cancelled",)
+            else _("This request is already cancelled."),
+            "error",
+        )
+        return _back(number)
+    form = forms.CancelForm(prefix="cancel")
+    if form.validate_on_submit():
+        try:
+            workflow.cancel(
+                db.session, actor(), current_user.account, sr, form.reason.data or "", utcnow()
+            )
+        except lifecycle.TransitionError as exc:
+            db.session.rollback()
+            flash(transition_message(exc), "error")
+            return _back(number)
+        db.session.commit()
+        flash(_("Request %(number)s has been cancelled.", number=number), "success")
+        return _back(number)
+    status = 422 if form.errors else 200
+    return render_template("customer/wf_cancel.html", sr=sr, form=form), status

@@ -8,6 +8,7 @@ from .handling import HandlingRecord, HandlingStep
 from .notify import EmailOutbox, Notification
 from .organisation import Department, Organisation
 from .plans import ServicePlan
+from .privacy import ContactReveal
 from .records import AuditEvent, NumberSequence, VaguePhrase
 from .service_request import (
     Assignment,
@@ -32,6 +33,7 @@ __all__ = [
     "CalendarOverride",
     "Classification",
     "Collaborator",
+    "ContactReveal",
     "CooperationRequest",
     "Delivery",
     "DeliveryCriterion",

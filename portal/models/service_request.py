@@ -29,8 +29,13 @@ class ServiceRequest(Base):
         # queue sorted by priority or by resolution due
         Index("ix_sr_priority_updated", "priority", "updated_at", "id"),
         Index("ix_sr_resolution_due_id", "resolution_due_at", "id"),
+        # the sweep's "assigned, not started" read
+        Index("ix_sr_status_assigned", "status", "assigned_at"),
         Index("ix_sr_resolution_due", "status", "resolution_due_at"),
         Index("ix_sr_response_due", "first_response_at", "response_due_at"),
+        # the sweep's warning reads: a range over the stored warning instants
+        Index("ix_sr_response_warn", "response_warn_at"),
+        Index("ix_sr_resolution_warn", "resolution_warn_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +70,11 @@ class ServiceRequest(Base):
     # SLA clock: due times live here (the database is the source of truth)
     response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
+    # when each clock's warning fires (policy.warn_percent of the target used, on the clock's
+    # calendar); NULL when that clock has no warning to come (met, paused, stopped). Kept by
+    # portal.services.sla wherever the due times or the clock's state change.
+    response_warn_at: Mapped[datetime | None]
+    resolution_warn_at: Mapped[datetime | None]
     paused_since: Mapped[datetime | None]
     paused_seconds: Mapped[int] = mapped_column(default=0)
     escalation_level: Mapped[int] = mapped_column(default=0)

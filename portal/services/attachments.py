@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, not_, select
 from sqlalchemy.orm import Session
 
@@ -40,15 +41,94 @@ _MAGIC = (
     (b"%PDF-", "application/pdf"),
 )
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# programs: Windows PE, ELF, Mach-O (32/64, fat), shell scripts
+_EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xca\xfe\xba\xbe",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"#!",
+)
+ZIP_FAMILY = frozenset({"application/zip", *OFFICE_TYPES.values()})
+TEXT = "text/plain"
+# what a file's name claims (its extension) and the sniffed types that keep the claim
+CLAIMS: dict[str, frozenset[str]] = {
+    "png": frozenset({"image/png"}),
+    "jpg": frozenset({"image/jpeg"}),
+    "jpeg": frozenset({"image/jpeg"}),
+    "gif": frozenset({"image/gif"}),
+    "pdf": frozenset({"application/pdf"}),
+    "zip": ZIP_FAMILY,  # an Office file is a ZIP archive too
+    "docx": frozenset({OFFICE_TYPES["word/"]}),
+    "xlsx": frozenset({OFFICE_TYPES["xl/"]}),
+    "pptx": frozenset({OFFICE_TYPES["ppt/"]}),
+    "txt": frozenset({TEXT}),
+    "log": frozenset({TEXT}),
+    "csv": frozenset({TEXT}),
+}
+TEXT_CLAIMS = frozenset({"txt", "log", "csv"})
 
 
-class AttachmentTooLarge(ValueError):
-    """A file over the per-file limit; the caller words the message for the user."""
+def format_size(n: int) -> str:
+    """A byte count for people: 20 MB, 512 KB."""
+    if n >= 1024 * 1024:
+        value, unit = n / (1024 * 1024), "MB"
+    elif n >= 1024:
+        value, unit = n / 1024, "KB"
+    else:
+        return f"{n} B"
+    return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+
+
+class AttachmentRefused(ValueError):
+    """A file that is not stored; ``message`` says why in the reader's language (lazy: worded
+    when shown). Views catch this one class for every refusal."""
+
+    def __init__(self, filename: str, detail: str) -> None:
+        super().__init__(detail)
+        self.filename = filename
+
+    @property
+    def message(self) -> str:  # pragma: no cover - every subclass words its own
+        raise NotImplementedError
+
+
+class AttachmentTooLarge(AttachmentRefused):
+    """A file over the per-file limit."""
 
     def __init__(self, filename: str, limit: int) -> None:
-        super().__init__(f"{filename!r} is larger than {limit} bytes")
-        self.filename = filename
+        super().__init__(filename, f"{filename!r} is larger than {limit} bytes")
         self.limit = limit
+
+    @property
+    def message(self) -> str:
+        return _l(
+            "%(names)s is larger than the limit of %(limit)s per file.",
+            names=self.filename,
+            limit=format_size(self.limit),
+        )
+
+
+class AttachmentDisguised(AttachmentRefused):
+    """A file whose content is not what its name claims (an HTML page or a program named
+    report.pdf or photo.png)."""
+
+    def __init__(self, filename: str, claimed: str, sniffed: str) -> None:
+        super().__init__(filename, f"{filename!r} claims .{claimed} but contains {sniffed}")
+        self.claimed = claimed
+        self.sniffed = sniffed
+
+    @property
+    def message(self) -> str:
+        return _l(
+            "%(name)s was refused: its content is not a %(kind)s file as its name says. "
+            "Upload the original file, or rename it to match what it contains.",
+            name=self.filename,
+            kind=self.claimed.upper(),
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +172,28 @@ def sniff(head: bytes, is_utf8_text: bool, path: Path | None = None) -> str:
     return OCTET_STREAM
 
 
+def claimed_extension(name: str) -> str | None:
+    """The type a file's name claims, when it is one the portal checks (png, pdf, docx, …)."""
+    stem, dot, ext = name.rpartition(".")
+    ext = ext.lower()
+    return ext if dot and stem and ext in CLAIMS else None
+
+
+def check_claim(name: str, head: bytes, content_type: str) -> None:
+    """Refuse a file whose name claims a type its content does not have. Text files may be in
+    another encoding than UTF-8 (a GBK CSV sniffs as octet-stream), but never a program."""
+    ext = claimed_extension(name)
+    if ext is None or content_type in CLAIMS[ext]:
+        return
+    if (
+        ext in TEXT_CLAIMS
+        and content_type == OCTET_STREAM
+        and not head.startswith(_EXECUTABLE_MAGIC)
+    ):
+        return
+    raise AttachmentDisguised(name, ext, content_type)
+
+
 def _zip_type(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
@@ -119,7 +221,8 @@ def save(
     delivery_id: int | None = None,
     internal: bool = False,
 ) -> Attachment:
-    """Store one file and record it. Raises AttachmentTooLarge (nothing kept) over the limit.
+    """Store one file and record it. Raises AttachmentTooLarge (nothing kept) over the limit,
+    AttachmentDisguised (nothing kept) when the content is not the type its name claims.
 
     The file is written first, then the row is flushed: if the caller's transaction is later
     rolled back, ``discard`` removes the written files.
@@ -157,6 +260,7 @@ def save(
             except UnicodeDecodeError:
                 is_text = False
         content_type = sniff(head, is_text and size > 0, path)
+        check_claim(name, head, content_type)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -1,13 +1,34 @@
-"""Writing audit events in the caller's transaction."""
+"""The audit log (DESIGN §6): append-only, hash-chained, written in the caller's transaction.
+
+Each row's ``hash`` is SHA-256 over the canonical JSON of its fields and ``prev_hash`` (the hash
+of the row before it). Ids are given here, gapless (the last id + 1), so a removed row shows as
+a gap as well as a broken link. Writers are serialised while they read the last row: SQLite's
+transactions are BEGIN IMMEDIATE already; on PostgreSQL a transaction-scoped advisory lock is
+taken first. The application refuses to update or delete rows (the session guards below); on
+PostgreSQL a trigger refuses too (migration 0003). ``portal audit verify`` walks the chain.
+
+Removing the newest rows cannot be seen from the chain alone; everything before the last row is
+covered.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent
+
+# pg_advisory_xact_lock key of the audit chain (any constant the application does not reuse)
+CHAIN_LOCK = 7_305_112_001
+TRIGGER = "audit_events_append_only"
+_UNGUARDED = "audit_unguarded"
 
 
 @dataclass(frozen=True)
@@ -22,6 +43,48 @@ class Actor:
 SYSTEM = Actor(account_id=None)
 
 
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete audit rows."""
+
+
+def _normalise(data: dict | None) -> dict | None:
+    """The JSON the database will give back (string keys; dates and decimals as text), so the
+    hash computed now is the hash recomputed from the stored row later."""
+    if data is None:
+        return None
+    return json.loads(json.dumps(data, default=str, ensure_ascii=False))
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(row: AuditEvent) -> bytes:
+    fields = {
+        "id": row.id,
+        "occurred_at": _time(row.occurred_at),
+        "actor_id": row.actor_id,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "before": row.before,
+        "after": row.after,
+        "ip": row.ip,
+        "http_request_id": row.http_request_id,
+        "prev_hash": row.prev_hash,
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def row_hash(row: AuditEvent) -> str:
+    return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -32,16 +95,118 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
-        occurred_at=now,
+    _lock_chain(session)
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    # rows of this transaction not flushed yet (record() may run inside a flush hook)
+    pending = [o for o in session.new if isinstance(o, AuditEvent) and o.id is not None]
+    if pending:
+        newest = max(pending, key=lambda o: o.id)
+        if last is None or newest.id > last.id:
+            last = newest
+    event_ = AuditEvent(
+        id=(last.id + 1) if last else 1,
+        occurred_at=now.astimezone(UTC),
         actor_id=actor.account_id,
         action=action,
         object_type=obj_type,
-        object_id=str(obj_id),
-        before=before,
-        after=after,
-        ip=actor.ip,
-        http_request_id=actor.http_request_id,
+        object_id=str(obj_id)[:40],
+        before=_normalise(before),
+        after=_normalise(after),
+        ip=(actor.ip or None) and actor.ip[:64],
+        http_request_id=(actor.http_request_id or None) and actor.http_request_id[:40],
+        prev_hash=last.hash if last else None,
     )
-    session.add(event)
-    return event
+    event_.hash = row_hash(event_)
+    session.add(event_)
+    # written now, so that any other session on this database reads it as the last row; inside a
+    # flush (a flush hook recording an event) it goes out with that flush
+    if not getattr(session, "_flushing", False):
+        session.flush()
+    return event_
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    row_id: int
+    kind: str  # "changed", "removed", "relinked"
+    detail: str
+
+
+def verify(session: Session, batch: int = 2000) -> Problem | None:
+    """The first row that was changed or removed, or None when the chain is whole."""
+    prev_id: int | None = None
+    prev_hash: str | None = None
+    after_id = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.id > after_id)
+                .order_by(AuditEvent.id)
+                .limit(batch)
+                .execution_options(populate_existing=True)
+            )
+        )
+        if not rows:
+            return None
+        for row in rows:
+            expected_id = 1 if prev_id is None else prev_id + 1
+            if row.id != expected_id:
+                first = expected_id
+                missing = f"{first}" if row.id - 1 == first else f"{first}–{row.id - 1}"
+                return Problem(first, "removed", f"row(s) {missing} missing before row {row.id}")
+            if row.prev_hash != prev_hash:
+                return Problem(
+                    row.id, "relinked", "its prev_hash is not the hash of the row before"
+                )
+            if row.hash != row_hash(row):
+                return Problem(row.id, "changed", "its content does not match its hash")
+            prev_id, prev_hash = row.id, row.hash
+            session.expunge(row)  # a long log is walked in constant memory
+        after_id = rows[-1].id
+
+
+# --- append-only guards --------------------------------------------------------------------------
+
+
+@contextmanager
+def unguarded(session: Session) -> Iterator[None]:
+    """Allow deleting audit rows in this block: ONLY for wiping a whole database (the demo's
+    --reset) and tests' clean-up of committed test data. On PostgreSQL it also suspends the
+    trigger inside the caller's transaction (the role must own the table)."""
+    session.info[_UNGUARDED] = True
+    pg = session.get_bind().dialect.name == "postgresql"
+    if pg:
+        session.execute(text(f"ALTER TABLE audit_events DISABLE TRIGGER {TRIGGER}"))
+    try:
+        yield
+    finally:
+        if pg:
+            session.execute(text(f"ALTER TABLE audit_events ENABLE TRIGGER {TRIGGER}"))
+        session.info.pop(_UNGUARDED, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes(session: Session, _flush_context, _instances) -> None:
+    if session.info.get(_UNGUARDED):
+        return
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
+            raise AuditLogIsAppendOnly(f"audit row {obj.id} may not be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj, include_collections=False):
+            raise AuditLogIsAppendOnly(f"audit row {obj.id} may not be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk(state) -> None:
+    if not (state.is_update or state.is_delete) or state.session.info.get(_UNGUARDED):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) == AuditEvent.__tablename__:
+        raise AuditLogIsAppendOnly("audit rows may not be changed or deleted")

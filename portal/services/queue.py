@@ -152,8 +152,14 @@ def filter_clauses(filters: QueueFilters, viewer_id: int) -> list[ColumnElement[
         clauses.append(SR.handler_id.is_(None))
     text = (filters.text or "").strip()
     if text:
+        from portal.services.privacy import contact_search_clause
+
+        # a phone number or an e-mail matches only requests whose contact the viewer may see
+        contact = None if NUMBER_PATTERN.match(text) else contact_search_clause(text, viewer_id)
         if NUMBER_PATTERN.match(text):
             clauses.append(SR.number == text.upper())
+        elif contact is not None:
+            clauses.append(contact)
         else:
             clauses.append(SR.title.icontains(text, autoescape=True))
     return clauses

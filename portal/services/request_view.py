@@ -27,7 +27,7 @@ from portal.models import (
     Organisation,
     ServiceRequest,
 )
-from portal.presenters import person_name
+from portal.presenters import free_text, person_name, redacted
 from portal.services import attachments as attachment_service
 
 
@@ -71,6 +71,7 @@ class AssignmentRow:
 class StepRow:
     step: HandlingStep
     author: str
+    files: tuple[Attachment, ...] = ()
 
 
 @dataclass
@@ -139,7 +140,7 @@ def load(
                 kind="note" if msg.internal else "message",
                 author=_author(name, kind, on_request),
                 author_is_customer=kind == "customer",
-                body=msg.body,
+                body=free_text(msg.body, on_request),
                 internal=msg.internal,
             )
         )
@@ -154,9 +155,9 @@ def load(
                 kind="cooperation",
                 author=name,
                 author_is_customer=False,
-                body=coop.what,
+                body=free_text(coop.what, on_request),
                 internal=False,
-                answer=coop.answer,
+                answer=free_text(coop.answer, on_request) if coop.answer is not None else None,
                 answered_at=coop.answered_at,
                 needed_by=coop.needed_by,
             )
@@ -165,7 +166,7 @@ def load(
 
     by = aliased(Account)
     classifications = [
-        ClassificationRow(c, name)
+        ClassificationRow(redacted(c, ("confirmed_details",), on_request), name)
         for c, name in session.execute(
             select(Classification, Account.name)
             .join(Account, Account.id == Classification.classified_by_id)
@@ -174,7 +175,7 @@ def load(
         )
     ]
     assignments = [
-        AssignmentRow(a, handler_name_, by_name)
+        AssignmentRow(redacted(a, ("reason", "briefing"), on_request), handler_name_, by_name)
         for a, handler_name_, by_name in session.execute(
             select(Assignment, Account.name, by.name)
             .join(Account, Account.id == Assignment.handler_id)
@@ -184,8 +185,14 @@ def load(
         )
     ]
     record = session.scalar(select(HandlingRecord).where(HandlingRecord.request_id == sr.id))
+    # the request's files are loaded once; each step shows its own from that list
+    files = attachment_service.of_request(session, sr.id)
+    by_step: dict[int, list[Attachment]] = {}
+    for f in files:
+        if f.step_id is not None:
+            by_step.setdefault(f.step_id, []).append(f)
     steps = [
-        StepRow(step, name)
+        StepRow(redacted(step, ("operation",), on_request), name, tuple(by_step.get(step.id, ())))
         for step, name in session.execute(
             select(HandlingStep, Account.name)
             .join(HandlingRecord, HandlingRecord.id == HandlingStep.record_id)
@@ -201,9 +208,9 @@ def load(
         staff_on_request=on_request,
         collaborators=collaborators,
         timeline=timeline,
-        attachments=attachment_service.of_request(session, sr.id),
+        attachments=files,
         classifications=classifications,
         assignments=assignments,
-        handling_record=record,
+        handling_record=redacted(record, ("problems", "workaround", "final_result"), on_request),
         steps=steps,
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
 from portal.models import Account, Collaborator, ServiceRequest
 from portal.queue import enqueue_after_commit
-from portal.services import audit
+from portal.services import audit, sla
 from portal.services.numbers import next_number
 
 
@@ -63,6 +63,7 @@ def submit(
     )
     session.add(sr)
     session.flush()
+    sla.on_submitted(session, sr, now)
     audit.record(
         session,
         actor,

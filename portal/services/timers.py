@@ -1,16 +1,453 @@
-"""SLA timers on RQ (DESIGN §4): scheduling the jobs that fire at warn and due times.
+"""SLA timers on RQ (DESIGN §4): which deadlines a request has, scheduling one job per deadline
+after commit, and the sweep that repairs what a lost Redis or a dead worker missed.
 
-``reschedule`` is called by the SLA service whenever a request's due times or pause state
-change; the jobs are (re)scheduled once the transaction commits.
+The database is the source of truth. A deadline is (request, kind, due_at); its job id is
+deterministic, so scheduling twice replaces, never doubles. The job and the sweep re-read the
+request and fire through ``portal.services.escalation.fire``, whose unique key (request_id, kind,
+due_at) makes every event happen once whatever runs it how often.
+
+Changes are picked up two ways: ``reschedule(session, sr)`` (called by the SLA clock code), and a
+flush listener that notices a changed status, due time, pause, handler, completion or a new or
+changed improvement measure on its own, so no caller can forget.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, event, exists, inspect, select
 from sqlalchemy.orm import Session
 
-from portal.models import ServiceRequest
+from portal.domain.vocabulary import OPEN_STATUSES, Status
+from portal.models import (
+    EmailOutbox,
+    Feedback,
+    ImprovementMeasure,
+    ServiceRequest,
+    SlaEvent,
+    SlaPolicy,
+)
+
+log = logging.getLogger(__name__)
+
+# the resolution clock runs in these states (awaiting the customer pauses it; a delivery waiting
+# for acceptance counts as resolved unless the acceptance fails, which sends it back to work)
+RUNNING = (Status.SUBMITTED.value, Status.PENDING_ASSIGNMENT.value, Status.IN_PROGRESS.value)
+OPEN = tuple(s.value for s in OPEN_STATUSES)
+
+DEFAULT_WARN_PERCENT = 75
+DEFAULT_ESCALATE_AFTER_MINUTES = 60
+# overdue-not-started when no response target is known
+DEFAULT_NOT_STARTED = timedelta(hours=8)
+FEEDBACK_WINDOW_WORKING_DAYS = 3
+
+LAST_SWEEP_KEY = "portal:sla:last_sweep"
+
+# attributes whose change moves a request's deadlines
+_WATCHED = (
+    "status",
+    "priority",
+    "response_due_at",
+    "resolution_due_at",
+    "response_warn_at",
+    "resolution_warn_at",
+    "paused_since",
+    "handler_id",
+    "assigned_at",
+    "first_response_at",
+    "work_started_at",
+    "completed_at",
+)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    request_id: int
+    kind: str  # response_warn, resolution_breach, not_started, feedback_invite, measure_overdue:7…
+    due_at: datetime  # the key of its SlaEvent (for a warning: the due time it warns about)
+    fire_at: datetime  # for a warning: the instant stored on the request (see below)
+
+    @property
+    def due_epoch(self) -> int:
+        return int(self.due_at.timestamp())
+
+    @property
+    def job_id(self) -> str:
+        # RQ job ids allow letters, digits, "_" and "-" only
+        return f"sla-{self.request_id}-{self.kind.replace(':', '_')}-{self.due_epoch}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    warn_percent: int = DEFAULT_WARN_PERCENT
+    escalate_after_minutes: int = DEFAULT_ESCALATE_AFTER_MINUTES
+
+
+# --- the policy ----------------------------------------------------------------------------------
+
+
+def load_policies(session: Session) -> dict[tuple[int | None, str], Policy]:
+    """Every policy row (a small table: organisations × priorities)."""
+    return {
+        (p.organisation_id, p.priority): Policy(p.warn_percent, p.escalate_after_minutes)
+        for p in session.scalars(select(SlaPolicy))
+    }
+
+
+def policy_of(policies: dict, sr: ServiceRequest) -> Policy:
+    priority = sr.priority or sr.proposed_urgency
+    return (
+        policies.get((sr.organisation_id, priority)) or policies.get((None, priority)) or Policy()
+    )
+
+
+# --- the deadlines of a request ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _calendar(timezone: str):
+    try:
+        from portal.domain.calendar import BusinessCalendar
+
+        return BusinessCalendar(timezone=timezone)
+    except Exception:  # noqa: BLE001  (no calendar yet: calendar days below)
+        return None
+
+
+def feedback_window(completed_at: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """(reminder, end) of the 3-working-day feedback window that opens at ``completed_at``."""
+    cal = _calendar(timezone)
+    if cal is not None:
+        day = cal.standard_day
+        try:
+            end = cal.add(completed_at, day * FEEDBACK_WINDOW_WORKING_DAYS)
+            reminder = cal.add(completed_at, day * (FEEDBACK_WINDOW_WORKING_DAYS - 1))
+            return reminder, end
+        except Exception:  # noqa: BLE001  (a year without schedule: fall back to days)
+            log.warning("feedback window: calendar failed, counting calendar days")
+    end = completed_at + timedelta(days=FEEDBACK_WINDOW_WORKING_DAYS)
+    return end - timedelta(days=1), end
+
+
+def deadlines_for(sr: ServiceRequest, policy: Policy, timezone: str) -> list[Deadline]:
+    """Every deadline that ``sr`` has in its current state (fired or not)."""
+    out: list[Deadline] = []
+
+    def clock(name: str, warn: datetime | None, due: datetime) -> None:
+        # the warning instant is stored on the request, computed in working time on its calendar
+        # by portal.services.sla (NULL: no warning to come)
+        if warn is not None and warn < due:
+            out.append(Deadline(sr.id, f"{name}_warn", due, warn))
+        out.append(Deadline(sr.id, f"{name}_breach", due, due))
+        later = due + timedelta(minutes=policy.escalate_after_minutes)
+        out.append(Deadline(sr.id, f"{name}_escalation", due, later))
+
+    if sr.status in OPEN and sr.first_response_at is None and sr.response_due_at is not None:
+        clock("response", sr.response_warn_at, sr.response_due_at)
+    if sr.status in RUNNING and sr.paused_since is None and sr.resolution_due_at is not None:
+        clock("resolution", sr.resolution_warn_at, sr.resolution_due_at)
+    if (
+        sr.status == Status.IN_PROGRESS
+        and sr.handler_id is not None
+        and sr.assigned_at is not None
+        and sr.work_started_at is None
+    ):
+        at = sr.assigned_at + _not_started_span(sr)
+        out.append(Deadline(sr.id, "not_started", at, at))
+    if sr.status == Status.COMPLETED and sr.completed_at is not None:
+        reminder, end = feedback_window(sr.completed_at, timezone)
+        out.append(Deadline(sr.id, "feedback_invite", sr.completed_at, sr.completed_at))
+        out.append(Deadline(sr.id, "feedback_reminder", sr.completed_at, reminder))
+        out.append(Deadline(sr.id, "feedback_close", sr.completed_at, end))
+    return out
+
+
+def _not_started_span(sr: ServiceRequest) -> timedelta:
+    """Assigned and no step logged within the response target (measured from assignment)."""
+    if sr.response_due_at is not None:
+        return max(sr.response_due_at - sr.submitted_at, timedelta(minutes=1))
+    return DEFAULT_NOT_STARTED
+
+
+def measure_deadline(measure: ImprovementMeasure, request_id: int, timezone: str) -> Deadline:
+    """An improvement measure is overdue once its deadline day has ended on the desk's clock."""
+    end = datetime.combine(measure.deadline + timedelta(days=1), time(0), ZoneInfo(timezone))
+    at = end.astimezone(UTC)
+    return Deadline(request_id, f"measure_overdue:{measure.id}", at, at)
+
+
+def find(session: Session, request_id: int, kind: str, due_epoch: int, timezone: str):
+    """The request and the deadline a job was scheduled for, if it still holds; else (sr, None)."""
+    sr = session.get(ServiceRequest, request_id)
+    if sr is None:
+        return None, None
+    if kind.startswith("measure_overdue:"):
+        measure = session.get(ImprovementMeasure, int(kind.split(":", 1)[1]))
+        if measure is None or measure.status == "done":
+            return sr, None
+        dl = measure_deadline(measure, request_id, timezone)
+        return sr, dl if dl.due_epoch == due_epoch else None
+    policy = policy_of(load_policies(session), sr)
+    for dl in deadlines_for(sr, policy, timezone):
+        if dl.kind == kind and dl.due_epoch == due_epoch:
+            return sr, dl
+    return sr, None
+
+
+# --- scheduling after commit -------------------------------------------------------------------
 
 
 def reschedule(session: Session, sr: ServiceRequest) -> None:
     """Mark ``sr`` for (re)scheduling of its deadline jobs after commit."""
     session.info.setdefault("portal_sla_changed", set()).add(sr.id)
+
+
+@event.listens_for(Session, "before_flush")
+def _notice_changes(session: Session, _ctx, _instances) -> None:
+    touched = session.info.setdefault("portal_sla_touched", [])
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, ServiceRequest):
+            if obj in session.new:
+                touched.append(obj)
+                continue
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in _WATCHED):
+                touched.append(obj)
+        elif isinstance(obj, ImprovementMeasure):
+            touched.append(obj)
+
+
+@event.listens_for(Session, "before_commit")
+def _collect(session: Session) -> None:
+    if session.dirty or session.new:
+        session.flush()  # commit flushes after this event: flush first to notice the changes
+    touched = session.info.pop("portal_sla_touched", None) or []
+    ids: set[int] = set(session.info.pop("portal_sla_changed", None) or ())
+    measures: list[ImprovementMeasure] = []
+    for obj in touched:
+        if isinstance(obj, ServiceRequest) and obj.id is not None:
+            ids.add(obj.id)
+        elif isinstance(obj, ImprovementMeasure) and obj.id is not None:
+            measures.append(obj)
+    if not ids and not measures:
+        return
+    if session.info.get("portal_sla_no_schedule"):
+        return
+    try:
+        from flask import current_app
+
+        timezone = current_app.config["PORTAL_TIMEZONE"]
+        if not current_app.config.get("REDIS_URL"):
+            return  # e.g. seeding before the embedded Redis runs: the first sweep schedules
+    except RuntimeError:  # no app: nothing to enqueue with (the sweep will catch up)
+        return
+    pending = session.info.setdefault("portal_sla_jobs", [])
+    pending.extend(_unfired(session, ids, measures, timezone))
+
+
+def _unfired(
+    session: Session, ids: set[int], measures: list[ImprovementMeasure], timezone: str
+) -> list[Deadline]:
+    deadlines: list[Deadline] = []
+    if ids:
+        policies = load_policies(session)
+        for sr in session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(ids))):
+            deadlines.extend(deadlines_for(sr, policy_of(policies, sr), timezone))
+    if measures:
+        open_measures = [m for m in measures if m.status != "done"]
+        by_feedback = dict(
+            session.execute(
+                select(Feedback.id, Feedback.request_id).where(
+                    Feedback.id.in_({m.feedback_id for m in open_measures})
+                )
+            ).all()
+        )
+        for m in open_measures:
+            if m.feedback_id in by_feedback:
+                deadlines.append(measure_deadline(m, by_feedback[m.feedback_id], timezone))
+    return drop_fired(session, deadlines)
+
+
+def drop_fired(session: Session, deadlines: list[Deadline]) -> list[Deadline]:
+    """``deadlines`` less those whose event is already recorded."""
+    if not deadlines:
+        return []
+    fired = {
+        (rid, kind, int(due.timestamp()))
+        for rid, kind, due in session.execute(
+            select(SlaEvent.request_id, SlaEvent.kind, SlaEvent.due_at).where(
+                SlaEvent.request_id.in_({d.request_id for d in deadlines})
+            )
+        )
+    }
+    return [d for d in deadlines if (d.request_id, d.kind, d.due_epoch) not in fired]
+
+
+@event.listens_for(Session, "after_commit")
+def _schedule(session: Session) -> None:
+    pending = session.info.pop("portal_sla_jobs", None)
+    if not pending:
+        return
+    from portal.queue import queue
+
+    try:
+        schedule(queue(), pending)
+    except Exception:  # noqa: BLE001  (Redis down: the sweep repairs it; the commit stands)
+        log.exception("could not schedule %d SLA timers; the sweep will", len(pending))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    for key in ("portal_sla_jobs", "portal_sla_touched", "portal_sla_changed"):
+        session.info.pop(key, None)
+
+
+def schedule(q, deadlines: list[Deadline], now: datetime | None = None) -> int:
+    """One job per deadline at its fire time, under its deterministic id (scheduling the same
+    deadline again replaces it)."""
+    now = now or datetime.now(UTC)
+    with q.connection.pipeline() as pipe:  # one round trip for the scheduled ones
+        for d in deadlines:
+            args = (d.request_id, d.kind, d.due_epoch)
+            options: dict[str, Any] = {"job_id": d.job_id, "result_ttl": 600, "failure_ttl": 86400}
+            if d.fire_at <= now:
+                q.enqueue("portal.jobs_sla.run_deadline", *args, **options)
+            else:
+                q.enqueue_at(
+                    d.fire_at, "portal.jobs_sla.run_deadline", *args, pipeline=pipe, **options
+                )
+        pipe.execute()
+    return len(deadlines)
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def _not_fired(kind: str, due_col):
+    return ~exists().where(
+        and_(
+            SlaEvent.request_id == ServiceRequest.id,
+            SlaEvent.kind == kind,
+            SlaEvent.due_at == due_col,
+        )
+    )
+
+
+def sweep_candidates(session: Session, now: datetime, ahead: timedelta, lookback: timedelta):
+    """Ids of the requests with a deadline that fires before ``now + ahead`` and is not recorded
+    yet. Every query is an index range over due times (or a small state), never all requests."""
+    SR = ServiceRequest
+    policies = load_policies(session)
+    min_esc = timedelta(
+        minutes=min(
+            [p.escalate_after_minutes for p in policies.values()] + [DEFAULT_ESCALATE_AFTER_MINUTES]
+        )
+    )
+    until = now + ahead
+    since = now - lookback
+    ids: set[int] = set()
+    clocks = (
+        (
+            "response",
+            SR.response_due_at,
+            SR.response_warn_at,
+            and_(SR.first_response_at.is_(None), SR.status.in_(OPEN)),
+        ),
+        (
+            "resolution",
+            SR.resolution_due_at,
+            SR.resolution_warn_at,
+            and_(SR.status.in_(RUNNING), SR.paused_since.is_(None)),
+        ),
+    )
+    for name, due, warn, state in clocks:
+        # warnings: the stored warning instant has come (an index range), the due time not yet
+        ids.update(
+            session.scalars(
+                select(SR.id).where(
+                    warn >= since,
+                    warn <= until,
+                    due > now,
+                    state,
+                    _not_fired(f"{name}_warn", due),
+                )
+            )
+        )
+        # breach (level 1) and the escalation one level up (level 2)
+        ids.update(
+            session.scalars(
+                select(SR.id).where(
+                    state, due >= since, due <= until, _not_fired(f"{name}_breach", due)
+                )
+            )
+        )
+        ids.update(
+            session.scalars(
+                select(SR.id).where(
+                    state,
+                    due >= since - min_esc,
+                    due <= until - min_esc,
+                    _not_fired(f"{name}_escalation", due),
+                )
+            )
+        )
+    # assigned, no step logged yet
+    ids.update(
+        session.scalars(
+            select(SR.id).where(
+                SR.status == Status.IN_PROGRESS,
+                SR.work_started_at.is_(None),
+                SR.handler_id.is_not(None),
+                SR.assigned_at >= since - timedelta(days=30),
+                SR.assigned_at <= until,
+                ~exists().where(and_(SlaEvent.request_id == SR.id, SlaEvent.kind == "not_started")),
+            )
+        )
+    )
+    # completed, waiting for feedback (a small set: they close within the window)
+    ids.update(
+        session.scalars(
+            select(SR.id).where(
+                SR.status == Status.COMPLETED,
+                SR.completed_at >= since,
+                SR.completed_at <= until,
+                ~exists().where(Feedback.request_id == SR.id),
+            )
+        )
+    )
+    return ids, policies
+
+
+def overdue_measures(session: Session, today_end: datetime):
+    """Open improvement measures whose deadline day has ended, with their request id."""
+    day = today_end.date()
+    return session.execute(
+        select(ImprovementMeasure, Feedback.request_id)
+        .join(Feedback, Feedback.id == ImprovementMeasure.feedback_id)
+        .where(
+            ImprovementMeasure.status.in_(("open", "in_progress")),
+            ImprovementMeasure.deadline < day,
+        )
+    ).all()
+
+
+def pending_mail_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    return list(
+        session.scalars(
+            select(EmailOutbox.id)
+            .where(EmailOutbox.status == "pending", EmailOutbox.next_attempt_at <= now)
+            .order_by(EmailOutbox.next_attempt_at)
+            .limit(limit)
+        )
+    )
+
+
+def last_sweep(conn) -> str | None:
+    """When the sweep last finished (ISO, UTC), from Redis; None if never (or Redis lost it)."""
+    value = conn.get(LAST_SWEEP_KEY)
+    return value.decode() if isinstance(value, bytes) else value

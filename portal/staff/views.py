@@ -15,14 +15,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import true
 
+from portal import presenters
 from portal.db import db
 from portal.models import utcnow
 from portal.presenters import request_contact
 from portal.queue import redis_conn
 from portal.services import attachments as attachment_service
+from portal.services import privacy, request_view
 from portal.services import queue as queue_service
-from portal.services import request_view
-from portal.staff import bp
+from portal.staff import bp, privacy_views
 from portal.staff.forms import QueueFilterForm
 from portal.web import panels
 from portal.web.login_views import login_view, logout_view
@@ -121,7 +122,9 @@ def queue():
     rows = [
         {
             "row": row,
-            "sr": row.request,
+            "sr": presenters.request_for(
+                row.request, presenters.staff_access(row.staff_on_request)
+            ),
             "contact": request_contact(
                 row.request, current_user, staff_on_request=row.staff_on_request
             ),
@@ -173,8 +176,11 @@ def request_detail(number: str):
     detail = request_view.load(db.session, number, current_user.id, locale)
     if detail is None:
         abort(404)
-    contact = request_contact(detail.sr, current_user, staff_on_request=detail.staff_on_request)
     now = utcnow()
+    access = privacy.staff_access(
+        db.session, detail.sr, current_user.id, now, on_request=detail.staff_on_request
+    )
+    contact = presenters.contact_for(detail.sr, access)
     due = queue_service.resolution_risk(
         detail.sr.status,
         detail.sr.submitted_at,
@@ -185,7 +191,7 @@ def request_detail(number: str):
     return render_template(
         "staff/request.html",
         d=detail,
-        sr=detail.sr,
+        sr=presenters.request_for(detail.sr, access),
         contact=contact,
         due=due,
         **panels.context("staff", db.session, detail.sr, current_user.account, now),
@@ -201,6 +207,11 @@ def download(number: str, attachment_id: int):
     path = attachment_service.stored_path(attachment, current_app.config["UPLOAD_FOLDER"])
     if not path.is_file():
         abort(404)
+    if attachment.content_type == privacy.TEXT_TYPE and not privacy.staff_is_insider(
+        db.session, attachment.request_id, current_user.id
+    ):
+        # people outside the request get a copy with its personal data redacted
+        return privacy_views.redacted_download(attachment, path)
     response = send_file(
         path,
         mimetype=attachment.content_type,

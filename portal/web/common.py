@@ -55,3 +55,20 @@ def health():
             redis_state = "unavailable"
     status = "ok" if redis_state == "ok" else "degraded"
     return jsonify(status=status, database="ok", redis=redis_state)
+
+
+@bp.get("/healthz/sla")
+def health_sla():
+    """When the SLA sweep last finished (ISO, UTC); null when it has not run since Redis started
+    or was flushed. 503 when Redis does not answer."""
+    from redis.exceptions import RedisError
+
+    from portal.queue import redis_conn
+    from portal.services.timers import last_sweep
+
+    if not current_app.config.get("REDIS_URL"):
+        return jsonify(redis="not configured", sla_last_sweep=None), 503
+    try:
+        return jsonify(redis="ok", sla_last_sweep=last_sweep(redis_conn()))
+    except RedisError:
+        return jsonify(redis="unavailable", sla_last_sweep=None), 503

@@ -57,3 +57,16 @@ ROLE_LABELS = {
     Role.ENGINEER: _l("Engineer"),
     Role.ADMIN: _l("Administrator"),
 }
+
+# classification (the supervisor's panel): impact scope as the template defines the priorities
+IMPACT_LABELS = {
+    "core": _l("Affects core business"),
+    "partial": _l("Affects part of the business"),
+    "none": _l("Does not affect the business"),
+}
+
+LEVEL_LABELS = {
+    "high": _l("High"),
+    "medium": _l("Medium"),
+    "low": _l("Low"),
+}

@@ -8,7 +8,13 @@ import pytest
 
 from portal.models import utcnow
 from portal.services import attachments
-from portal.services.attachments import AttachmentTooLarge, Upload, clean_filename
+from portal.services.attachments import (
+    AttachmentDisguised,
+    AttachmentRefused,
+    AttachmentTooLarge,
+    Upload,
+    clean_filename,
+)
 from portal.services.audit import Actor
 
 from .helpers import PNG
@@ -109,3 +115,84 @@ def test_over_the_limit_nothing_is_kept(app, db_session, factory, tmp_path):
 )
 def test_filenames_lose_paths_and_control_characters(given, shown):
     assert clean_filename(given) == shown
+
+
+OFFICE_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HTML_PAGE = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
+WINDOWS_EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 48
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "claimed"),
+    [
+        ("report.pdf", HTML_PAGE, "pdf"),
+        ("photo.png", WINDOWS_EXE, "png"),
+        ("photo.JPG", HTML_PAGE, "jpg"),
+        ("anim.gif", PNG, "gif"),
+        ("contract.docx", _zip(["a.txt"]), "docx"),
+        ("budget.xlsx", _zip(["[Content_Types].xml", "word/document.xml"]), "xlsx"),
+        ("slides.pptx", b"%PDF-1.7\n", "pptx"),
+        ("archive.zip", WINDOWS_EXE, "zip"),
+        ("readme.txt", WINDOWS_EXE, "txt"),
+        ("server.log", ELF, "log"),
+        ("data.csv", PNG, "csv"),
+    ],
+)
+def test_disguised_files_are_refused_and_nothing_is_kept(
+    app, db_session, factory, tmp_path, name, content, claimed
+):
+    contact = factory.customer()
+    sr = factory.request(contact)
+    with pytest.raises(AttachmentDisguised) as err:
+        attachments.save(
+            db_session,
+            Actor(contact.id),
+            utcnow(),
+            Upload(name, io.BytesIO(content)),
+            request_id=sr.id,
+            folder=tmp_path,
+            max_bytes=10_000,
+        )
+    assert isinstance(err.value, AttachmentRefused)
+    assert (err.value.filename, err.value.claimed) == (name, claimed)
+    assert os.listdir(tmp_path) == []
+    with app.test_request_context():
+        assert f"{name} was refused: its content is not a {claimed.upper()} file" in str(
+            err.value.message
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("page.html", HTML_PAGE, "text/plain"),  # no claim checked: stored, never rendered
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>', "text/plain"),
+        ("tool.exe", WINDOWS_EXE, "application/octet-stream"),
+        ("no-extension", PNG, "image/png"),
+        ("photo.JPEG", b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 20, "image/jpeg"),
+        ("导出.csv", "名称,数量\n服务器,2\n".encode("gbk"), "application/octet-stream"),
+        ("empty.txt", b"", "application/octet-stream"),
+        ("office.zip", _zip(["[Content_Types].xml", "xl/workbook.xml"]), OFFICE_XLSX),
+    ],
+)
+def test_files_keeping_their_claim_or_making_none_are_stored(
+    app, db_session, factory, name, content, expected
+):
+    contact = factory.customer()
+    sr = factory.request(contact)
+    saved = attachments.save(
+        db_session,
+        Actor(contact.id),
+        utcnow(),
+        Upload(name, io.BytesIO(content)),
+        request_id=sr.id,
+        folder=app.config["UPLOAD_FOLDER"],
+        max_bytes=10_000,
+    )
+    assert (saved.original_name, saved.content_type) == (name, expected)
+
+
+def test_both_refusals_share_one_base_class():
+    assert issubclass(AttachmentTooLarge, AttachmentRefused)
+    assert issubclass(AttachmentDisguised, AttachmentRefused)

@@ -46,7 +46,8 @@ def test_submit_creates_numbered_request_and_redirects_to_it(client, factory, db
     client.login(user)
     data = _form()
     data["attachments"] = [
-        (io.BytesIO(PNG), "screenshot.txt", "text/html"),  # the claim is ignored
+        # the client's claim (text/html) is ignored; a name the portal does not check is kept
+        (io.BytesIO(PNG), "screenshot.bmp", "text/html"),
         (io.BytesIO("错误日志\nline 2\n".encode()), "error.log", "application/octet-stream"),
     ]
     resp = client.post("/requests/new", data=data, content_type="multipart/form-data")
@@ -68,14 +69,14 @@ def test_submit_creates_numbered_request_and_redirects_to_it(client, factory, db
         select(Attachment).where(Attachment.request_id == sr.id).order_by(Attachment.id)
     ).all()
     assert [(f.original_name, f.content_type) for f in files] == [
-        ("screenshot.txt", "image/png"),
+        ("screenshot.bmp", "image/png"),
         ("error.log", "text/plain"),
     ]
 
     page = client.get(resp.location).get_data(as_text=True)
     assert number in page
     assert "打印机无法连接" in page
-    assert "screenshot.txt" in page and "error.log" in page
+    assert "screenshot.bmp" in page and "error.log" in page
     assert f"Your request {number} has been submitted" in page
 
 

@@ -1,0 +1,175 @@
+"""SLA arithmetic (DESIGN §4): due times from targets on a clock, pauses, and the explanation of
+which time counted. Pure: calendars come in as ``portal.domain.calendar`` objects.
+
+Units of a target: ``hours`` (plain hours on the 24×7 clock, P1 and P2 by default),
+``working_hours`` and ``working_days`` (on the business calendar; one working day is the
+calendar's standard day of working hours, so 3 working days from 17:00 ends at 17:00 on the
+third working day after).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from portal.domain.calendar import AroundTheClock, BusinessCalendar, Clock
+
+HOURS = "hours"
+WORKING_HOURS = "working_hours"
+WORKING_DAYS = "working_days"
+UNITS = (HOURS, WORKING_HOURS, WORKING_DAYS)
+
+# the template's defaults: (respond, unit, resolve, unit)
+DEFAULT_TARGETS: dict[str, tuple[int, str, int, str]] = {
+    "P1": (2, HOURS, 4, HOURS),
+    "P2": (4, HOURS, 24, HOURS),
+    "P3": (8, WORKING_HOURS, 3, WORKING_DAYS),
+}
+DEFAULT_WARN_PERCENT = 75
+
+AROUND_THE_CLOCK = AroundTheClock()
+
+
+@dataclass(frozen=True)
+class Target:
+    amount: int
+    unit: str
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"unknown SLA unit {self.unit!r}")
+        if self.amount < 0:
+            raise ValueError("an SLA target is not negative")
+
+
+def clock_for(unit: str, calendar: BusinessCalendar) -> Clock:
+    """Plain hours run on the 24×7 clock; working hours and days on the business calendar."""
+    return AROUND_THE_CLOCK if unit == HOURS else calendar
+
+
+def duration(target: Target, clock: Clock) -> timedelta:
+    """The target as an amount of time on its clock."""
+    if target.unit == WORKING_DAYS:
+        return target.amount * clock.standard_day
+    return timedelta(hours=target.amount)
+
+
+def add_working_hours(calendar: BusinessCalendar, start: datetime, hours: float) -> datetime:
+    return calendar.add(start, timedelta(hours=hours))
+
+
+def add_working_days(calendar: BusinessCalendar, start: datetime, days: int) -> datetime:
+    return calendar.add(start, days * calendar.standard_day)
+
+
+def due(
+    target: Target,
+    calendar: BusinessCalendar,
+    start: datetime,
+    paused: timedelta = timedelta(),
+) -> datetime:
+    """When ``target`` is reached counting from ``start``, with ``paused`` (time already paused,
+    measured on the target's clock) added on."""
+    clock = clock_for(target.unit, calendar)
+    return clock.add(start, duration(target, clock) + paused)
+
+
+def paused_time(
+    clock: Clock, pauses: Iterable[tuple[datetime, datetime | None]], now: datetime
+) -> timedelta:
+    """The clock time inside the pauses; an open pause (end None) counts up to ``now``."""
+    total = timedelta()
+    for start, end in pauses:
+        total += clock.working_time(start, end or now)
+    return total
+
+
+def shift_for_pause(
+    clock: Clock, due_at: datetime, paused_from: datetime, paused_to: datetime
+) -> datetime:
+    """The due time moves later by the clock time the pause took."""
+    return clock.add(due_at, clock.working_time(paused_from, paused_to))
+
+
+def warn_at(start: datetime, due_at: datetime, clock: Clock, percent: int) -> datetime:
+    """The instant at which ``percent`` of the clock time between start and due has passed."""
+    total = clock.working_time(start, due_at)
+    return clock.add(start, total * (max(0, min(percent, 100)) / 100))
+
+
+# --- the explanation -------------------------------------------------------------------------
+
+COUNTED = "counted"
+PAUSED = "paused"
+NON_WORKING = "non_working"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A stretch of the request's life: counted, paused or non-working, and why.
+
+    ``reasons`` are (kind, name) pairs of the days involved: kind is "hours" (outside working
+    hours on a working day: night, lunch), "weekend", "holiday", "makeup" (a make-up working day
+    worked) or "workday"."""
+
+    start: datetime
+    end: datetime
+    state: str
+    reasons: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Explanation:
+    intervals: list[Interval]
+    counted: timedelta
+    paused: timedelta
+    non_working: timedelta
+
+
+def explain(
+    clock: Clock,
+    start: datetime,
+    end: datetime,
+    pauses: Iterable[tuple[datetime, datetime | None]] = (),
+) -> Explanation:
+    """Cut [start, end) into intervals that counted, were paused, or were non-working.
+
+    Paused time is shown as paused whether or not it was working time (the customer had the
+    ball); consecutive non-working pieces (evening, weekend, holiday, morning) merge into one
+    interval that lists its reasons; a counted make-up day keeps its own interval."""
+    windows = sorted((max(s, start), min(e or end, end)) for s, e in pauses)
+    windows = [(s, e) for s, e in windows if e > s]
+    raw: list[Interval] = []
+    cursor = start
+    for ps, pe in [*windows, (end, end)]:
+        if ps > cursor:
+            for seg in clock.segments(cursor, ps):
+                state = COUNTED if seg.working else NON_WORKING
+                raw.append(Interval(seg.start, seg.end, state, ((seg.kind, seg.name),)))
+        if pe > max(ps, cursor):
+            raw.append(Interval(max(ps, cursor), pe, PAUSED))
+        cursor = max(cursor, pe)
+    merged: list[Interval] = []
+    for iv in raw:
+        last = merged[-1] if merged else None
+        if last and last.state == iv.state and last.end == iv.start and _joins(last, iv):
+            reasons = last.reasons + tuple(r for r in iv.reasons if r not in last.reasons)
+            merged[-1] = Interval(last.start, iv.end, last.state, reasons)
+        else:
+            merged.append(iv)
+    totals = {COUNTED: timedelta(), PAUSED: timedelta(), NON_WORKING: timedelta()}
+    for iv in merged:
+        totals[iv.state] += iv.duration
+    return Explanation(merged, totals[COUNTED], totals[PAUSED], totals[NON_WORKING])
+
+
+def _joins(a: Interval, b: Interval) -> bool:
+    if a.state != COUNTED:
+        return True
+    # counted time joins across the lunch break only within the same kind of day
+    return a.reasons[-1:] == b.reasons[:1]

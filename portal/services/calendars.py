@@ -1,0 +1,372 @@
+"""Business calendars in the database: loading one (with its overrides) for the SLA arithmetic,
+the admins' overrides, the import of the official yearly notice, and the warning when a year's
+official schedule is missing (DESIGN §4; the rules are in portal/domain/calendar.py).
+
+Overrides that came from an imported notice carry ``NOTICE_MARK`` at the start of their note:
+they mark the year as published, and a re-import of the same year replaces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.domain import calendar as cal
+from portal.models import Calendar, CalendarOverride, Organisation
+from portal.services import audit
+
+DEFAULT_NAME = "China"
+NOTICE_MARK = "[notice] "
+# the State Council publishes the coming year's schedule in October or November: from this
+# month on, a missing schedule for next year is worth an admin's attention
+WARN_NEXT_YEAR_FROM_MONTH = 10
+
+
+def default_calendar(session: Session, timezone: str = cal.DEFAULT_TIMEZONE) -> Calendar:
+    """The desk's default calendar: the first one; a "China" calendar is created if none."""
+    found = session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            created = Calendar(
+                name=DEFAULT_NAME,
+                timezone=timezone,
+                country="CN",
+                working_hours=cal.DEFAULT_WORKING_HOURS,
+            )
+            session.add(created)
+        return created
+    except IntegrityError:  # created at the same moment by another transaction
+        return session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).one()
+
+
+def calendar_row_for_organisation(session: Session, organisation_id: int | None) -> Calendar:
+    row = None
+    if organisation_id is not None:
+        row = session.scalar(
+            select(Calendar)
+            .join(Organisation, Organisation.calendar_id == Calendar.id)
+            .where(Organisation.id == organisation_id)
+        )
+    return row or default_calendar(session)
+
+
+def load(session: Session, row: Calendar) -> cal.BusinessCalendar:
+    """The domain calendar of ``row`` with its overrides (one query, kept for the transaction)."""
+    cache = session.info.setdefault("portal_calendars", {})
+    found = cache.get(row.id)
+    if found is None:
+        overrides = {
+            o.day: cal.Override(o.kind, _plain_note(o.note))
+            for o in session.scalars(
+                select(CalendarOverride).where(CalendarOverride.calendar_id == row.id)
+            )
+        }
+        found = cache[row.id] = cal.BusinessCalendar(
+            timezone=row.timezone,
+            working_hours=row.working_hours,
+            country=row.country,
+            overrides=overrides,
+            name=row.name,
+        )
+    return found
+
+
+def for_organisation(session: Session, organisation_id: int | None) -> cal.BusinessCalendar:
+    return load(session, calendar_row_for_organisation(session, organisation_id))
+
+
+def _forget(session: Session, calendar_id: int) -> None:
+    session.info.get("portal_calendars", {}).pop(calendar_id, None)
+
+
+def _plain_note(note: str) -> str:
+    return note.removeprefix(NOTICE_MARK)
+
+
+# --- the calendars themselves ----------------------------------------------------------------
+
+
+class CalendarSettingsError(ValueError):
+    """Settings that cannot make a calendar; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def save_calendar(
+    session: Session,
+    actor: audit.Actor,
+    now: datetime,
+    calendar_id: int | None,
+    name: str,
+    timezone: str,
+    country: str,
+    working_hours: dict[str, list[list[str]]],
+) -> Calendar:
+    """Create a calendar (``calendar_id`` None) or change one; checked by building it."""
+    from zoneinfo import available_timezones
+
+    import holidays
+
+    country = (country or "").strip().upper()
+    if timezone not in available_timezones():
+        raise CalendarSettingsError("timezone", timezone)
+    if country and country not in holidays.list_supported_countries():
+        raise CalendarSettingsError("country", country)
+    try:
+        cal.BusinessCalendar(timezone=timezone, working_hours=working_hours, country=country)
+    except cal.CalendarError as exc:
+        raise CalendarSettingsError("hours", str(exc)) from exc
+    clash = session.scalar(
+        select(Calendar.id).where(Calendar.name == name.strip(), Calendar.id != (calendar_id or 0))
+    )
+    if clash is not None:
+        raise CalendarSettingsError("name", name)
+    row = session.get(Calendar, calendar_id) if calendar_id else None
+    before = (
+        {
+            "name": row.name,
+            "timezone": row.timezone,
+            "country": row.country,
+            "working_hours": row.working_hours,
+        }
+        if row
+        else None
+    )
+    if row is None:
+        row = Calendar()
+        session.add(row)
+    row.name = name.strip()[:100]
+    row.timezone = timezone
+    row.country = country
+    row.working_hours = working_hours
+    session.flush()
+    _forget(session, row.id)
+    audit.record(
+        session,
+        actor,
+        now,
+        "calendar.created" if before is None else "calendar.changed",
+        "calendar",
+        row.id,
+        before=before,
+        after={
+            "name": row.name,
+            "timezone": timezone,
+            "country": country,
+            "working_hours": working_hours,
+        },
+    )
+    return row
+
+
+# --- the admins' overrides -------------------------------------------------------------------
+
+
+def overrides(session: Session, calendar_id: int, year: int | None = None):
+    query = select(CalendarOverride).where(CalendarOverride.calendar_id == calendar_id)
+    if year is not None:
+        query = query.where(
+            CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31)
+        )
+    return list(session.scalars(query.order_by(CalendarOverride.day)))
+
+
+def set_override(
+    session: Session,
+    actor: audit.Actor,
+    now: datetime,
+    calendar_id: int,
+    day: date,
+    kind: str,
+    note: str = "",
+) -> CalendarOverride:
+    """Add or replace the override of one date (a holiday or a make-up working day)."""
+    if kind not in (cal.HOLIDAY, cal.WORKDAY):
+        raise ValueError("kind is holiday or workday")
+    row = session.scalar(
+        select(CalendarOverride).where(
+            CalendarOverride.calendar_id == calendar_id, CalendarOverride.day == day
+        )
+    )
+    before = {"kind": row.kind, "note": row.note} if row else None
+    if row is None:
+        row = CalendarOverride(calendar_id=calendar_id, day=day)
+        session.add(row)
+    row.kind = kind
+    row.note = note.strip()[:200]
+    session.flush()
+    _forget(session, calendar_id)
+    audit.record(
+        session,
+        actor,
+        now,
+        "calendar.override_set",
+        "calendar",
+        calendar_id,
+        before={"day": day.isoformat(), **before} if before else None,
+        after={"day": day.isoformat(), "kind": kind, "note": row.note},
+    )
+    return row
+
+
+def remove_override(
+    session: Session, actor: audit.Actor, now: datetime, calendar_id: int, override_id: int
+) -> bool:
+    row = session.scalar(
+        select(CalendarOverride).where(
+            CalendarOverride.id == override_id, CalendarOverride.calendar_id == calendar_id
+        )
+    )
+    if row is None:
+        return False
+    audit.record(
+        session,
+        actor,
+        now,
+        "calendar.override_removed",
+        "calendar",
+        calendar_id,
+        before={"day": row.day.isoformat(), "kind": row.kind, "note": row.note},
+    )
+    session.delete(row)
+    session.flush()
+    _forget(session, calendar_id)
+    return True
+
+
+@dataclass
+class ImportResult:
+    year: int
+    holidays: int
+    workdays: int
+    warnings: list[cal.NoticeProblem]
+
+
+class NoticeError(ValueError):
+    """The pasted text could not be read; ``errors`` says where."""
+
+    def __init__(self, errors: list[cal.NoticeProblem]) -> None:
+        super().__init__("; ".join(map(str, errors)))
+        self.errors = errors
+
+
+def import_notice(
+    session: Session,
+    actor: audit.Actor,
+    now: datetime,
+    calendar_id: int,
+    text: str,
+    year: int | None = None,
+) -> ImportResult:
+    """Import the official yearly notice (or simple lines) as overrides of ``year``. The year's
+    earlier imported overrides are replaced; the admins' own overrides of other dates stay."""
+    parsed = cal.parse_notice(text, year)
+    if parsed.errors:
+        raise NoticeError(parsed.errors)
+    if not parsed.entries:
+        raise NoticeError([cal.NoticeProblem(0, "empty")])
+    years = parsed.years
+    if year is None:
+        year = min(years)
+    stray = sorted(e.day for e in parsed.entries if e.day.year not in (year, year - 1))
+    if stray:
+        raise NoticeError(
+            [
+                cal.NoticeProblem(0, "other-year", (("day", d.isoformat()), ("year", year)))
+                for d in stray
+            ]
+        )
+    session.execute(
+        delete(CalendarOverride).where(
+            CalendarOverride.calendar_id == calendar_id,
+            CalendarOverride.day >= date(year, 1, 1),
+            CalendarOverride.day <= date(year, 12, 31),
+            CalendarOverride.note.startswith(NOTICE_MARK, autoescape=True),
+        )
+    )
+    existing = {
+        o.day: o
+        for o in session.scalars(
+            select(CalendarOverride).where(
+                CalendarOverride.calendar_id == calendar_id,
+                CalendarOverride.day.in_([e.day for e in parsed.entries]),
+            )
+        )
+    }
+    for entry in parsed.entries:
+        row = existing.get(entry.day)
+        if row is None:
+            row = CalendarOverride(calendar_id=calendar_id, day=entry.day)
+            session.add(row)
+        row.kind = entry.kind
+        row.note = (NOTICE_MARK + (entry.note or str(year)))[:200]
+    session.flush()
+    _forget(session, calendar_id)
+    result = ImportResult(
+        year=year,
+        holidays=sum(1 for e in parsed.entries if e.kind == cal.HOLIDAY),
+        workdays=sum(1 for e in parsed.entries if e.kind == cal.WORKDAY),
+        warnings=parsed.warnings,
+    )
+    audit.record(
+        session,
+        actor,
+        now,
+        "calendar.notice_imported",
+        "calendar",
+        calendar_id,
+        after={"year": year, "holidays": result.holidays, "workdays": result.workdays},
+    )
+    return result
+
+
+# --- the warning -----------------------------------------------------------------------------
+
+
+def years_to_check(today: date) -> list[int]:
+    years = [today.year]
+    if today.month >= WARN_NEXT_YEAR_FROM_MONTH:
+        years.append(today.year + 1)
+    return years
+
+
+def missing_schedules(session: Session, today: date) -> list[tuple[Calendar, int]]:
+    """(calendar, year) for each Chinese calendar whose schedule for the current year or (from
+    October) the coming year is neither known to chinesecalendar nor imported from the notice.
+    Such a year runs on the documented fallback (see portal/domain/calendar.py)."""
+    years = [y for y in years_to_check(today) if not cal.official_cn_year_known(y)]
+    if not years:
+        return []
+    rows = list(session.scalars(select(Calendar).where(Calendar.country == "CN")))
+    if not rows:
+        rows = [default_calendar(session)]
+    imported = set(
+        session.execute(
+            select(CalendarOverride.calendar_id, CalendarOverride.day).where(
+                CalendarOverride.calendar_id.in_([r.id for r in rows]),
+                CalendarOverride.day >= date(min(years), 1, 1),
+                CalendarOverride.note.startswith(NOTICE_MARK, autoescape=True),
+            )
+        ).all()
+    )
+    imported_years = {(cid, d.year) for cid, d in imported}
+    return [(r, y) for r in rows for y in years if (r.id, y) not in imported_years]
+
+
+def missing_schedule_years(session: Session, today: date) -> list[int]:
+    """The years (current, and from October the coming one) some Chinese calendar lacks an
+    official schedule for: admins are warned, and those years use the fallback."""
+    return sorted({y for _, y in missing_schedules(session, today)})
+
+
+def all_calendars(session: Session) -> list[Calendar]:
+    rows = list(session.scalars(select(Calendar).order_by(Calendar.id)))
+    return rows or [default_calendar(session)]

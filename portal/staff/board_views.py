@@ -1,0 +1,133 @@
+"""The dispatcher's board, the notifications (badge and list) and the supervisor's explanation to
+the customer on an escalated request (DESIGN §4, SCREENS: Board, Notifications)."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.db import db
+from portal.models import ServiceRequest, SlaEvent, utcnow
+from portal.services import escalation
+from portal.staff import bp
+from portal.web import panels
+from portal.web.auth import actor
+from portal.web.rendering import page_or_fragment, wants_fragment
+
+BOARD_ROLES = ("dispatcher", "supervisor", "admin")
+
+
+@bp.get("/board")
+def board():
+    if not current_user.has_role(*BOARD_ROLES):
+        abort(403)
+    data = escalation.board(db.session, utcnow(), current_app.config["PORTAL_TIMEZONE"])
+    response = make_response(
+        page_or_fragment("staff/board.html", "staff/_board_body.html", board=data)
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+@bp.get("/notifications")
+def notifications():
+    items = escalation.latest_notifications(db.session, current_user.id)
+    return render_template(
+        "staff/notifications.html",
+        items=items,
+        describe=escalation.describe,
+        unread_here=sum(1 for n in items if n.read_at is None),
+    )
+
+
+@bp.get("/notifications/badge")
+def notifications_badge():
+    count = escalation.unread_count(db.session, current_user.id)
+    return render_template("staff/_notif_badge.html", unread=count)
+
+
+@bp.post("/notifications/read")
+def notifications_read():
+    raw = request.form.get("id")
+    notification_id = int(raw) if raw and raw.isdigit() else None
+    escalation.mark_read(db.session, current_user.id, utcnow(), notification_id)
+    db.session.commit()
+    if wants_fragment():
+        return notifications_badge()
+    return redirect(url_for("staff.notifications"))
+
+
+# --- the supervisor's explanation (向客户说明原因) -------------------------------------------
+
+
+@panels.provider("staff")
+def _escalation_panel(session, sr, viewer, now) -> dict:
+    if sr.escalation_level == 0 and not viewer.has_role("supervisor", "admin"):
+        return {}
+    events = session.execute(
+        select(SlaEvent.kind, SlaEvent.due_at, SlaEvent.fired_at)
+        .where(SlaEvent.request_id == sr.id)
+        .order_by(SlaEvent.fired_at)
+    ).all()
+    return {
+        "escalation": {
+            "level": sr.escalation_level,
+            "events": events,
+            "may_explain": viewer.has_role("supervisor"),
+        }
+    }
+
+
+@bp.post("/requests/<number>/sla-explanation")
+def sla_explain(number: str):
+    if not current_user.has_role("supervisor"):
+        abort(403)
+    session = db.session
+    sr = session.scalar(select(ServiceRequest).where(ServiceRequest.number == number))
+    if sr is None:
+        abort(404)
+    text = request.form.get("explanation", "")
+    now = utcnow()
+    try:
+        escalation.explain_to_customer(session, actor(), sr, text, now)
+    except escalation.ExplanationError as exc:
+        session.rollback()
+        if wants_fragment():
+            context = _escalation_panel(session, sr, current_user, now)
+            return (
+                render_template(
+                    "staff/_escalation_panel.html",
+                    sr=sr,
+                    error=str(exc),
+                    typed=text,
+                    **context,
+                ),
+                422,
+            )
+        flash(str(exc), "error")
+        return redirect(url_for("staff.request_detail", number=number))
+    session.commit()
+    if wants_fragment():
+        context = _escalation_panel(session, sr, current_user, now)
+        return render_template(
+            "staff/_escalation_panel.html",
+            sr=sr,
+            sent=_("The explanation was sent to the customer."),
+            **context,
+        )
+    flash(_("The explanation was sent to the customer."), "success")
+    return redirect(url_for("staff.request_detail", number=number))

@@ -1,0 +1,170 @@
+"""The crawl (issue 5, done-when 1): a staff member who is not on a request fetches every staff
+page, fragment, export, printable form and notification that concerns it — taken from the URL
+map, so a page added later is crawled too — and finds neither the contact's phone and e-mail nor
+the personal data in its description, messages, steps and log file. The handler finds them.
+
+A route whose URL arguments this file cannot build fails the test: look at it, then add a
+builder.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import select
+from werkzeug.routing import AnyConverter
+
+from portal.models import Account, Calendar, EmailOutbox
+from tests.privacy.conftest import EMAIL, PHONE, RESIDENT_ID, SECRETS, Scene
+
+
+def _calendar(scene_args):
+    session = scene_args.session
+    cal = session.scalar(select(Calendar).limit(1))
+    if cal is None:
+        cal = Calendar(name="crawl", timezone="Asia/Shanghai", country="CN", working_hours={})
+        session.add(cal)
+        session.flush()
+    return cal
+
+
+class Values:
+    """Values for URL arguments, all about the scene's request; a name not here fails."""
+
+    def __init__(self, scene: Scene, session) -> None:
+        self.scene = scene
+        self.session = session
+
+    def options(self, rule, name) -> list:
+        converter = rule._converters.get(name)
+        if isinstance(converter, AnyConverter):
+            return sorted(converter.items)  # every printable form, every export
+        s = self.scene
+        builders = {
+            "number": lambda: [s.sr.number],
+            "request_id": lambda: [s.sr.id],
+            "attachment_id": lambda: [s.log_file.id, s.picture.id],
+            "notification_id": lambda: [s.notification.id],
+            "organisation_id": lambda: [s.org.id],
+            "org_id": lambda: [s.org.id],
+            "customer_id": lambda: [s.contact.id],
+            "contact_id": lambda: [s.contact.id],
+            "account_id": lambda: [s.contact.id, s.handler.id],
+            "user_id": lambda: [s.contact.id],
+            "staff_id": lambda: [s.handler.id],
+            "calendar_id": lambda: [_calendar(self).id],
+        }
+        if name not in builders:
+            pytest.fail(
+                f"{rule.rule} ({rule.endpoint}) takes <{name}>: tests/privacy/test_crawl.py "
+                "cannot build it yet; add a builder so that the crawl covers this route"
+            )
+        return builders[name]()
+
+    def urls(self, rule) -> list[str]:
+        combos: list[dict] = [{}]
+        for name in sorted(rule.arguments):
+            combos = [{**c, name: v} for c in combos for v in self.options(rule, name)]
+        out = []
+        for values in combos:
+            built = rule.build(values, append_unknown=False)
+            assert built is not None, f"cannot build {rule.rule} from {values}"
+            out.append(built[1])
+        return out
+
+
+def _staff_get_rules(app):
+    return sorted(
+        (
+            r
+            for r in app.url_map.iter_rules()
+            if r.endpoint.startswith("staff.")
+            and "GET" in r.methods
+            and r.endpoint not in {"staff.login"}
+        ),
+        key=lambda r: r.rule,
+    )
+
+
+def _text_of(resp) -> str:
+    data = resp.get_data()
+    if data[:2] == b"PK":  # XLSX and zip exports: every member, uncompressed
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return "\n".join(zf.read(n).decode("utf-8", errors="replace") for n in zf.namelist())
+    return data.decode("utf-8", errors="replace")
+
+
+def crawl(client, app, values: Values) -> dict[str, str]:
+    """Every staff GET route, as a page and as an htmx fragment: url → body."""
+    seen: dict[str, str] = {}
+    for rule in _staff_get_rules(app):
+        for url in values.urls(rule):
+            for headers in ({}, {"HX-Request": "true"}):
+                resp = client.get(url, headers=headers)
+                assert resp.status_code < 500, f"{url}: {resp.status_code}"
+                if resp.status_code == 200:
+                    key = url + (" [htmx]" if headers else "")
+                    seen[key] = _text_of(resp)
+    return seen
+
+
+def test_outsider_sees_no_contact_value_and_no_personal_data_anywhere(
+    app, client, factory, db_session, scene
+):
+    client.login(scene.outsider)
+    pages = crawl(client, app, Values(scene, db_session))
+    number = scene.sr.number
+    # the crawl did reach the request: its page, its files, the queue
+    assert f"/staff/requests/{number}" in pages
+    assert f"/staff/requests/{number}/files/{scene.log_file.id}" in pages
+    assert any(url.startswith("/staff/queue") for url in pages)
+    leaks = [(url, secret) for url, body in pages.items() for secret in SECRETS if secret in body]
+    assert leaks == [], f"raw personal data shown to a staff member not on the request: {leaks}"
+    page = pages[f"/staff/requests/{number}"]
+    assert "****5678" in page and "w***@contact-example.com" in page  # masked, not hidden
+    assert "****002X" in page  # the description, message, step: redacted renderings
+    log = pages[f"/staff/requests/{number}/files/{scene.log_file.id}"]
+    assert "id_card=****002X phone=****5678 card=****0128" in log  # a redacted copy
+
+
+def test_the_handler_sees_the_originals(app, client, scene):
+    client.login(scene.handler)
+    number = scene.sr.number
+    page = client.get(f"/staff/requests/{number}").get_data(as_text=True)
+    for secret in (PHONE, EMAIL, RESIDENT_ID):
+        assert secret in page
+    log = client.get(f"/staff/requests/{number}/files/{scene.log_file.id}").get_data(as_text=True)
+    assert f"id_card={RESIDENT_ID} phone={PHONE}" in log
+    queue = client.get("/staff/queue?view=all").get_data(as_text=True)
+    assert PHONE in queue
+
+
+def test_the_contact_and_the_org_admin_see_the_originals(client, make_client, factory, scene):
+    client.login(scene.contact)
+    page = client.get(f"/requests/{scene.sr.number}").get_data(as_text=True)
+    assert PHONE in page and EMAIL in page and RESIDENT_ID in page
+    admin = factory.customer(scene.org, admin=True)
+    other = make_client()
+    other.login(admin)
+    page = other.get(f"/requests/{scene.sr.number}").get_data(as_text=True)
+    assert PHONE in page and RESIDENT_ID in page
+
+
+def test_e_mails_to_people_outside_the_request_carry_no_personal_data(db_session, scene):
+    insiders = {
+        a.email
+        for a in db_session.scalars(
+            select(Account).where(Account.id.in_([scene.handler.id, scene.contact.id]))
+        )
+    } | {EMAIL}
+    outbox = db_session.scalars(select(EmailOutbox)).all()
+    leaks = [
+        (mail.to_address, secret)
+        for mail in outbox
+        if mail.to_address not in insiders
+        for secret in SECRETS
+        if secret in f"{mail.subject}\n{mail.body_text}\n{mail.body_html or ''}"
+    ]
+    assert leaks == []

@@ -1,0 +1,216 @@
+"""IDOR (issue 5, done-when 3): every route with an id or a number, taken from the URL map.
+
+- Customer side: a customer of another organisation (even its admin) gets 404 — the object does
+  not exist for them — on every such route, GET or POST.
+- Staff side: each such route is listed in STAFF_RULES with who may use it; a staff member
+  without that role (holding every other role, not on the request) gets 403.
+
+A new route with an argument that is not listed here FAILS the test: decide who may use it and
+add it (the customer side needs nothing but a builder for a new kind of argument).
+"""
+
+from __future__ import annotations
+
+import itertools
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.routing import AnyConverter
+
+from portal import create_app
+from portal.models import Calendar, CalendarOverride
+from tests.conftest import CHEAP_HASH
+
+ALL_ROLES = frozenset({"agent", "supervisor", "dispatcher", "engineer", "admin"})
+ANY_STAFF = "any staff"  # any staff member may open it (what they see is masked)
+ON_REQUEST = "on request"  # the handler or a collaborator (a capacity, not a role)
+
+# endpoint → who may use it: a set of roles, ANY_STAFF, or ON_REQUEST (plus roles, if any)
+STAFF_RULES: dict[str, object] = {
+    "staff.request_detail": ANY_STAFF,
+    "staff.download": ANY_STAFF,
+    "staff.print_form": ANY_STAFF,
+    "staff.export_form": ANY_STAFF,
+    "staff.wf_message": ANY_STAFF,  # an internal note is open to every staff role
+    "staff.reveal_contact": frozenset({"supervisor"}),
+    "staff.sla_explain": frozenset({"supervisor"}),  # the explanation to the customer (timers)
+    "staff.retention_archive": frozenset({"admin"}),
+    "staff.retention_purge": frozenset({"admin"}),
+    "staff.admin_calendar_import": frozenset({"admin"}),
+    "staff.admin_calendar_override_add": frozenset({"admin"}),
+    "staff.admin_calendar_override_remove": frozenset({"admin"}),
+    "staff.wf_classify": frozenset({"supervisor"}),
+    "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
+    "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
+    "staff.wf_confirm": (ON_REQUEST, frozenset()),
+    "staff.wf_step": (ON_REQUEST, frozenset()),
+    "staff.wf_record": (ON_REQUEST, frozenset()),
+    "staff.wf_ask": (ON_REQUEST, frozenset()),
+    "staff.deliver": (ON_REQUEST, frozenset()),
+    "staff.countersign": (ON_REQUEST, frozenset()),
+    "staff.record_feedback": frozenset({"agent", "supervisor"}),
+    # portal.services.feedback.MEASURE_ROLES: the supervisor analyses feedback, the agent
+    # collects it, the admin manages (not a lifecycle action: a role check)
+    "staff.add_measure": frozenset({"agent", "supervisor", "admin"}),
+}
+
+
+def _collect():
+    throwaway = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "collect-routes",
+            "DATABASE_URL": "sqlite://",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "PASSWORD_HASH": CHEAP_HASH,
+        }
+    )
+    out = []
+    for rule in throwaway.url_map.iter_rules():
+        if rule.endpoint == "static" or not rule.arguments:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, rule.rule, method))
+    return sorted(out)
+
+
+ROUTES = _collect()
+CUSTOMER = [r for r in ROUTES if r[0].startswith("customer.")]
+STAFF = [r for r in ROUTES if r[0].startswith("staff.")]
+
+
+def _ids(routes):
+    return [f"{m} {rule} ({e})" for e, rule, m in routes]
+
+
+_calendars = itertools.count(1)
+
+
+def _calendar(session):
+    cal = Calendar(
+        name=f"idor {next(_calendars)}", timezone="Asia/Shanghai", country="CN", working_hours={}
+    )
+    session.add(cal)
+    session.flush()
+    return cal
+
+
+def _override(session):
+    from datetime import date
+
+    item = CalendarOverride(calendar_id=_calendar(session).id, day=date(2031, 1, 2), kind="holiday")
+    session.add(item)
+    session.flush()
+    return item
+
+
+def build_url(app, scene, session, endpoint, rule_text):
+    (rule,) = [
+        r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
+    ]
+    builders = {
+        "number": lambda: scene.sr.number,
+        "attachment_id": lambda: scene.log_file.id,
+        "notification_id": lambda: scene.notification.id,
+        "calendar_id": lambda: _calendar(session).id,
+        "override_id": lambda: _override(session).id,
+    }
+    values = {}
+    for name in sorted(rule.arguments):
+        converter = rule._converters.get(name)
+        if isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
+        elif name in builders:
+            values[name] = builders[name]()
+        else:
+            pytest.fail(f"{rule_text} ({endpoint}) takes <{name}>: add a builder in {__file__}")
+    if "override_id" in values:  # the override of that calendar
+        override = session.get(CalendarOverride, values["override_id"])
+        values["calendar_id"] = override.calendar_id
+    return rule.build(values, append_unknown=False)[1]
+
+
+def send(client, method, url):
+    headers = {"X-CSRFToken": client._token()} if method != "GET" else {}
+    return client.http.open(url, method=method, headers=headers)
+
+
+def test_every_staff_route_with_an_argument_is_classified():
+    missing = sorted({e for e, _r, _m in STAFF if e not in STAFF_RULES})
+    assert missing == [], (
+        f"routes with an id or number that tests/privacy/test_idor.py does not cover: {missing}; "
+        "add each to STAFF_RULES with who may use it"
+    )
+    stale = sorted(set(STAFF_RULES) - {e for e, _r, _m in STAFF})
+    assert stale == [], f"STAFF_RULES lists routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("route", CUSTOMER, ids=_ids(CUSTOMER))
+def test_a_customer_of_another_organisation_gets_404(app, client, db_session, scene, route):
+    endpoint, rule, method = route
+    url = build_url(app, scene, db_session, endpoint, rule)
+    client.login(scene.other_customer)
+    resp = send(client, method, url)
+    assert resp.status_code == 404, f"{method} {url}: {resp.status_code}"
+
+
+@pytest.mark.parametrize("route", CUSTOMER, ids=_ids(CUSTOMER))
+def test_the_customer_on_the_request_is_not_refused(app, client, db_session, scene, route):
+    """The same URLs work for the request's own contact: the 404 above is about the org."""
+    endpoint, rule, method = route
+    url = build_url(app, scene, db_session, endpoint, rule)
+    client.login(scene.contact)
+    resp = send(client, method, url)
+    assert resp.status_code not in (403, 404), f"{method} {url}: {resp.status_code}"
+
+
+def _without(session, factory, scene, rule_spec):
+    """A staff member who lacks what the route needs: every other role, not on the request."""
+    if rule_spec == ANY_STAFF:
+        return None
+    roles = rule_spec[1] if isinstance(rule_spec, tuple) else rule_spec
+    others = ALL_ROLES - roles
+    return factory.staff(*sorted(others)) if others else None
+
+
+@pytest.mark.parametrize("route", STAFF, ids=_ids(STAFF))
+def test_staff_without_the_role_gets_403(app, client, factory, db_session, scene, route):
+    endpoint, rule, method = route
+    spec = STAFF_RULES.get(endpoint)
+    if spec is None:
+        pytest.fail(f"{endpoint} is not in STAFF_RULES (tests/privacy/test_idor.py)")
+    url = build_url(app, scene, db_session, endpoint, rule)
+    who = _without(db_session, factory, scene, spec)
+    if who is None:  # open to every staff member: the lowest role is not refused
+        client.login(factory.staff("agent"))
+        resp = send(client, method, url)
+        assert resp.status_code != 403, f"{method} {url}: {resp.status_code}"
+        return
+    client.login(who)
+    resp = send(client, method, url)
+    assert resp.status_code == 403, f"{method} {url}: {resp.status_code}"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in STAFF if "<number>" in r[1]],
+    ids=_ids([r for r in STAFF if "<number>" in r[1]]),
+)
+def test_an_unknown_number_is_404_for_staff(app, client, factory, db_session, scene, route):
+    endpoint, rule, method = route
+    url = build_url(app, scene, db_session, endpoint, rule).replace(
+        scene.sr.number, "SR-19990101-001"
+    )
+    client.login(factory.staff(*sorted(ALL_ROLES)))
+    resp = send(client, method, url)
+    assert resp.status_code == 404, f"{method} {url}: {resp.status_code}"
+
+
+def test_a_file_of_another_request_is_404_through_this_requests_number(
+    client, factory, db_session, scene
+):
+    other = factory.request(scene.other_customer)
+    client.login(scene.other_customer)
+    resp = client.get(f"/requests/{other.number}/files/{scene.log_file.id}")
+    assert resp.status_code == 404
+    assert urlsplit(resp.request.url).path.endswith(str(scene.log_file.id))

@@ -1,0 +1,117 @@
+"""Masked logs (issue 5, done-when 2) and error pages that show a reference, not data."""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from portal import create_app
+from portal.models import utcnow
+from portal.services import lifecycle
+from portal.services.audit import Actor
+from tests.conftest import CHEAP_HASH
+from tests.privacy.conftest import EMAIL, NAME, PHONE, RESIDENT_ID, SECRETS, build_scene
+from tests.privacy.test_crawl import Values, crawl
+
+
+def _all_log_text(records) -> str:
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    return "\n".join(formatter.format(r) for r in records)
+
+
+def test_a_whole_lifecycle_leaves_no_contact_value_or_pii_in_the_logs(
+    app, db_session, factory, make_client, redis_url, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    scene = build_scene(factory, db_session, app)
+    sr = scene.sr
+    db_session.commit()  # the after-commit jobs are enqueued now
+    SimpleWorker(
+        [Queue("default", connection=Redis.from_url(redis_url))],
+        connection=Redis.from_url(redis_url),
+    ).work(burst=True)
+
+    now = utcnow()
+    handler = Actor(scene.handler.id)
+    customer = Actor(scene.contact.id)
+    steps = [
+        (scene.handler, handler, "ask_customer"),
+        (scene.contact, customer, "answer_customer"),
+        (scene.handler, handler, "deliver"),
+        (scene.contact, customer, "accept_pass"),
+        (scene.contact, customer, "give_feedback"),
+    ]
+    for account, who, action in steps:
+        caps = lifecycle.capacities(db_session, sr, account)
+        lifecycle.apply(db_session, who, caps, sr, action, now, {"note": f"{action} {PHONE}"})
+    db_session.commit()
+    assert sr.status == "closed"
+
+    # every page of both sides, as the people on the request and off it
+    for account in (scene.outsider, scene.handler):
+        staff = make_client()
+        staff.login(account)
+        crawl(staff, app, Values(scene, db_session))
+    customer_client = make_client()
+    customer_client.login(scene.contact)
+    assert customer_client.get(f"/requests/{sr.number}").status_code == 200
+
+    # and code that logs a contact value by mistake
+    logging.getLogger("portal.somewhere").warning(
+        "calling %s at %s (%s), id %s", NAME, PHONE, EMAIL, RESIDENT_ID
+    )
+    try:
+        raise ValueError(f"no account for {EMAIL} / {PHONE}")
+    except ValueError:
+        logging.getLogger("portal.somewhere").exception("lookup failed")
+
+    assert len(caplog.records) > 5
+    text = _all_log_text(caplog.records)
+    leaks = [s for s in SECRETS if s in text]
+    assert leaks == [], f"raw personal data in the logs: {leaks}"
+    assert "****5678" in text and "****002X" in text  # masked, not dropped
+    assert "lookup failed" in text and "ValueError" in text
+
+
+def test_contact_names_the_presenters_handled_are_masked_in_that_requests_logs(app):
+    from portal import presenters
+    from portal.logging import forget_sensitive
+
+    with app.test_request_context("/"):
+        presenters.contact_view(NAME, PHONE, EMAIL, full=False)
+        record = logging.getLogger("portal.x").makeRecord(
+            "portal.x", logging.INFO, __file__, 1, "contact %s", (NAME,), None
+        )
+        assert record.getMessage() == "contact 王*"
+        forget_sensitive()
+
+
+def test_a_server_error_shows_a_reference_and_logs_no_data(database_url, redis_url, caplog):
+    broken = create_app(
+        {
+            "TESTING": False,
+            "PROPAGATE_EXCEPTIONS": False,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "x",
+            "PASSWORD_HASH": CHEAP_HASH,
+        }
+    )
+
+    @broken.get("/boom")
+    def boom():
+        raise RuntimeError(f"contact {PHONE} {EMAIL} id {RESIDENT_ID}")
+
+    caplog.set_level(logging.INFO)
+    resp = broken.test_client().get("/boom", headers={"Accept-Language": "en"})
+    assert resp.status_code == 500
+    body = resp.get_data(as_text=True)
+    ref = resp.headers["X-Request-Id"]
+    assert ref and ref in body
+    for secret in SECRETS:
+        assert secret not in body
+    text = _all_log_text(caplog.records)
+    assert "RuntimeError" in text and ref in text
+    assert [s for s in SECRETS if s in text] == []
