@@ -18,7 +18,6 @@ from flask import (
     g,
     make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -36,12 +35,11 @@ from portal.domain import delivery as delivery_rules
 from portal.domain import feedback as feedback_rules
 from portal.domain import lifecycle
 from portal.models import utcnow
-from portal.services import audit as audit_service
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
-from portal.services import forms_export, listing, privacy
 from portal.services import lifecycle as lifecycle_service
-from portal.web import panels
+from portal.services import listing
+from portal.web import panels, printable
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
 
@@ -342,54 +340,16 @@ def give_feedback(number: str):
 
 def _printable(number: str, form: str):
     sr = _request_or_404(number)
-    viewer = current_user.account
-    doc = forms_export.build(
-        db.session,
-        sr,
-        form,
-        viewer,
-        access=privacy.access_for(db.session, sr, viewer, utcnow()),
-        timezone=current_app.config["PORTAL_TIMEZONE"],
-    )
-    return sr, doc
+    return sr, printable.build(sr, form, current_user.account)
 
 
 @bp.get("/requests/<number>/print/<any(sr,ir,sd,fb):form>")
 def print_form(number: str, form: str):
     sr, doc = _printable(number, form)
-    return render_template(
-        "forms/print.html",
-        base_template="customer/base.html",
-        sr=sr,
-        doc=doc,
-        forms=forms_export.FORMS,
-        titles=forms_export.TITLES,
-        print_endpoint="customer.print_form",
-        export_endpoint="customer.export_form",
-        back_url=url_for("customer.request_detail", number=sr.number),
-    )
+    return printable.print_page("customer", sr, doc)
 
 
 @bp.get("/requests/<number>/export/<any(sr,ir,sd,fb):form>.xlsx")
 def export_form(number: str, form: str):
     sr, doc = _printable(number, form)
-    data = forms_export.to_xlsx(doc)
-    audit_service.record(
-        db.session,
-        actor(),
-        utcnow(),
-        "export",
-        "service_request",
-        sr.number,
-        after={"form": form, "format": "xlsx", "rows": len(doc.rows)},
-    )
-    db.session.commit()
-    response = make_response(data)
-    response.headers["Content-Type"] = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{sr.number}-{form.upper()}.xlsx"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return printable.xlsx_response(sr, form, doc)

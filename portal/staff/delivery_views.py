@@ -49,13 +49,11 @@ from portal.domain import feedback as feedback_rules
 from portal.domain import lifecycle
 from portal.models import Account, Feedback, ImprovementMeasure, ServiceRequest, utcnow
 from portal.services import attachments as attachment_service
-from portal.services import audit as audit_service
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
-from portal.services import forms_export, privacy
 from portal.services import lifecycle as lifecycle_service
 from portal.staff import bp
-from portal.web import panels
+from portal.web import panels, printable
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
 from portal.web.rendering import wants_fragment
@@ -699,54 +697,16 @@ def measure_status():
 
 def _printable(number: str, form: str):
     sr = load_request(number)
-    viewer = current_user.account
-    doc = forms_export.build(
-        db.session,
-        sr,
-        form,
-        viewer,
-        access=privacy.access_for(db.session, sr, viewer, utcnow()),
-        timezone=current_app.config["PORTAL_TIMEZONE"],
-    )
-    return sr, doc
+    return sr, printable.build(sr, form, current_user.account)
 
 
 @bp.get("/requests/<number>/print/<any(sr,ir,sd,fb):form>")
 def print_form(number: str, form: str):
     sr, doc = _printable(number, form)
-    return render_template(
-        "forms/print.html",
-        base_template="staff/base.html",
-        sr=sr,
-        doc=doc,
-        forms=forms_export.FORMS,
-        titles=forms_export.TITLES,
-        print_endpoint="staff.print_form",
-        export_endpoint="staff.export_form",
-        back_url=url_for("staff.request_detail", number=sr.number),
-    )
+    return printable.print_page("staff", sr, doc)
 
 
 @bp.get("/requests/<number>/export/<any(sr,ir,sd,fb):form>.xlsx")
 def export_form(number: str, form: str):
     sr, doc = _printable(number, form)
-    data = forms_export.to_xlsx(doc)
-    audit_service.record(
-        db.session,
-        actor(),
-        utcnow(),
-        "export",
-        "service_request",
-        sr.number,
-        after={"form": form, "format": "xlsx", "rows": len(doc.rows)},
-    )
-    db.session.commit()
-    response = make_response(data)
-    response.headers["Content-Type"] = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{sr.number}-{form.upper()}.xlsx"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return printable.xlsx_response(sr, form, doc)
