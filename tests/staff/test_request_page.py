@@ -138,6 +138,8 @@ def test_request_page_shows_header_histories_and_timeline(client, case, db_sessi
         "Please give us a test account",
         "message body 0",
         "message body 1",
+        # the classification record in words, not its stored codes
+        "Impact: Affects core business · urgency: High · importance: High",
     ):
         assert text in body, text
     # escalation level and rework count are in the header
