@@ -196,8 +196,7 @@ class AcceptancePanels:
 
 
 def _panels(session, sr, viewer, now) -> AcceptancePanels:
-    caps = lifecycle_service.capacities(session, sr, viewer)
-    actions = lifecycle.allowed_actions(sr.status, caps)
+    actions = lifecycle_service.customer_actions(session, sr, viewer)
     deliveries = delivery_service.load(session, sr.id, customer=True)
     fb = feedback_service.load(session, sr.id) if sr.status in ("completed", "closed") else None
     state = AcceptancePanels(

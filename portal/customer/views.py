@@ -23,8 +23,8 @@ from portal.customer import bp
 from portal.customer.forms import NewRequestForm, format_size
 from portal.db import db
 from portal.domain.vocabulary import Priority, RequestType
-from portal.models import Account, Message, utcnow
-from portal.services import attachments, listing
+from portal.models import Account, Message, ServiceRequest, utcnow
+from portal.services import attachments, listing, privacy
 from portal.services import requests as sr_service
 from portal.services.attachments import MAX_FILES, AttachmentRefused, Upload
 from portal.web import panels
@@ -53,7 +53,8 @@ class ListItem:
 @bp.get("/")
 def index():
     viewer = current_user.account
-    scope = listing.effective_scope(viewer, request.args.get("scope"))
+    org_view = listing.sees_organisation(db.session, viewer)
+    scope = listing.effective_scope(viewer, request.args.get("scope"), org_view)
     status = request.args.get("status", "")
     if status not in {s.value for s in listing.TAB_STATUSES} | {"cancelled"}:
         status = ""
@@ -76,7 +77,7 @@ def index():
         )
         for row in page.rows
     ]
-    filters = {"q": q or None, "scope": scope.value if viewer.is_org_admin else None}
+    filters = {"q": q or None, "scope": scope.value if org_view else None}
     html = page_or_fragment(
         "customer/index.html",
         "customer/_request_table.html",
@@ -85,6 +86,7 @@ def index():
         status=status,
         q=q,
         scope=scope.value,
+        org_view=org_view,
         filters=filters,
         tab_statuses=listing.TAB_STATUSES,
         now=utcnow(),
@@ -197,9 +199,10 @@ def request_detail(number: str):
         elif f.step_id is None and f.delivery_id is None:
             request_files.append(f)
 
-    access = presenters.customer_access(sr, viewer)  # colleagues read redacted text
-    contact = presenters.contact_for(sr, access)
     now = utcnow()
+    # colleagues (organisation setting "colleagues may view") see masks and redacted text
+    access = privacy.access_for(db.session, sr, viewer, now)
+    contact = presenters.contact_for(sr, access)
     timeline = [
         TimelineEntry("submitted", sr.submitted_at, contact.name, from_desk=sr.channel != "portal")
     ]
@@ -246,6 +249,13 @@ def download(number: str, attachment_id: int):
     path = attachments.stored_path(found, current_app.config["UPLOAD_FOLDER"])
     if not path.is_file():
         abort(404)
+    if found.content_type == privacy.TEXT_TYPE:
+        sr = db.session.get(ServiceRequest, found.request_id)
+        if not privacy.access_for(db.session, sr, viewer, utcnow()).insider:
+            # colleagues of the contact get a copy with its personal data redacted
+            from portal.staff.privacy_views import redacted_download
+
+            return redacted_download(found, path)
     mimetype = found.content_type
     if mimetype == "text/plain":
         mimetype = "text/plain; charset=utf-8"

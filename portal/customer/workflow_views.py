@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import presenters
 from portal.customer import bp
 from portal.customer import forms_workflow as forms
 from portal.db import db
@@ -65,8 +66,7 @@ class CustomerActions:
 def build(session: Session, sr: ServiceRequest, viewer, now: datetime) -> CustomerActions:
     """What the customer may do on this request now and what the desk asked and did (with the
     files of the steps shown); five queries at most whatever the length of the history."""
-    caps = lifecycle_service.capacities(session, sr, viewer)
-    wfc = CustomerActions(actions=lifecycle.allowed_actions(sr.status, caps))
+    wfc = CustomerActions(actions=lifecycle_service.customer_actions(session, sr, viewer))
     bound: dict = g.get("wf_forms", {})
     if "reply_public" in wfc.actions:
         wfc.forms["reply"] = bound.get("reply") or forms.ReplyForm(formdata=None, prefix="reply")
@@ -90,6 +90,10 @@ def build(session: Session, sr: ServiceRequest, viewer, now: datetime) -> Custom
             .order_by(HandlingStep.occurred_at, HandlingStep.id)
         )
     )
+    if not lifecycle_service.customer_principal(sr, viewer):
+        # colleagues of the contact read the free text with its personal data redacted
+        wfc.questions = [presenters.redacted(q, ("what", "answer"), False) for q in wfc.questions]
+        wfc.steps = [presenters.redacted(s, ("operation",), False) for s in wfc.steps]
     if wfc.steps:
         # the files of those steps, in one query (customer_visible: never an internal file)
         for f in session.scalars(
@@ -138,6 +142,8 @@ def _act(number: str, name: str, form: FlaskForm, run, anchor: str):
             notice = run(sr, form)
         except lifecycle.TransitionError as exc:
             db.session.rollback()
+            if exc.code == "not-allowed":
+                abort(403)  # a colleague the organisation does not let reply
             flash(transition_message(exc), "error")
             return _back(number)
         except workflow.FieldError as exc:
@@ -216,7 +222,12 @@ def wf_answer(number: str):
 def wf_cancel(number: str):
     """A confirmation step before a request is cancelled (it cannot be undone)."""
     sr = _load(number)
-    caps = lifecycle_service.capacities(db.session, sr, current_user.account)
+    viewer = current_user.account
+    if not lifecycle_service.customer_principal(sr, viewer):
+        # a colleague of the contact may not cancel it
+        flash(_("You may not do that on this request."), "error")
+        return _back(number)
+    caps = lifecycle_service.capacities(db.session, sr, viewer)
     if "cancel" not in lifecycle.allowed_actions(sr.status, caps):
         flash(
             _("This request can no longer be cancelled: work on it has started.")

@@ -333,6 +333,7 @@ def accept(
     action = "accept_fail" if result == rules.FAIL else "accept_pass"
     caps = lifecycle_service.capacities(session, sr, account)
     lifecycle.check(action, sr.status, caps)
+    lifecycle_service.require_principal(sr, account, action)
     dlv = latest(session, sr.id)
     if dlv is None or dlv.result is not None:
         raise lifecycle.TransitionError("wrong-state", action, sr.status)

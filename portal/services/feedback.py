@@ -65,6 +65,7 @@ def give(
     action = "record_feedback" if staff else "give_feedback"
     caps = lifecycle_service.capacities(session, sr, account)
     lifecycle.check(action, sr.status, caps)
+    lifecycle_service.require_principal(sr, account, action)
     problems: dict[str, str] = {}
     checked: dict[str, int] = {}
     try:

@@ -40,6 +40,34 @@ def capacities(session: Session, sr: ServiceRequest, account: Account | None) ->
     return {lifecycle.CUSTOMER} if may_reply else set()
 
 
+# What a colleague of the contact (neither the contact nor an organisation admin) does on a
+# request of an organisation with "colleagues may reply": the conversation only. Signing the
+# acceptance, the feedback and cancelling stay with the contact and the organisation admins.
+COLLEAGUE_ACTIONS = frozenset({"reply_public", "answer_customer"})
+
+
+def customer_principal(sr: ServiceRequest, account: Account) -> bool:
+    """The contact of the request or an admin of its organisation (客户方对接人)."""
+    return account.kind == "customer" and (
+        account.id == sr.contact_id
+        or (account.is_org_admin and account.organisation_id == sr.organisation_id)
+    )
+
+
+def customer_actions(session: Session, sr: ServiceRequest, account: Account) -> set[str]:
+    """The lifecycle actions the customer pages offer this customer account now."""
+    actions = lifecycle.allowed_actions(sr.status, capacities(session, sr, account))
+    if not customer_principal(sr, account):
+        actions &= COLLEAGUE_ACTIONS
+    return actions
+
+
+def require_principal(sr: ServiceRequest, account: Account, action: str) -> None:
+    """Refuse a principal-only action (signing, feedback) to a colleague of the contact."""
+    if account.kind == "customer" and not customer_principal(sr, account):
+        raise lifecycle.TransitionError("not-allowed", action, sr.status)
+
+
 def apply(
     session: Session,
     actor: audit.Actor,

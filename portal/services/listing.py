@@ -10,37 +10,67 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.vocabulary import Status
-from portal.models import Account, ServiceRequest
+from portal.models import Account, Organisation, ServiceRequest
 
 
 class Scope(StrEnum):
     MINE = "mine"  # requests where the viewer is the contact
-    ORG = "org"  # everything of the organisation the viewer may see (org admins)
+    ORG = "org"  # everything of the organisation the viewer may see (org admins, colleagues)
+
+
+def _colleagues_may_view(organisation_id: int) -> ColumnElement[bool]:
+    """SQL condition: this organisation lets its contacts see their colleagues' requests."""
+    return exists().where(
+        Organisation.id == organisation_id, Organisation.colleagues_may_view.is_(True)
+    )
 
 
 def customer_scope(viewer, scope: Scope | str = Scope.ORG) -> ColumnElement[bool]:
     """SQL condition on ``ServiceRequest``: the requests this customer account may see.
 
-    ``Scope.ORG`` is "all I may see": the whole organisation for an organisation admin, own
-    requests for a plain contact. ``Scope.MINE`` narrows to requests where the viewer is the
-    contact (an agent's registration on the contact's behalf has the same contact_id).
+    ``Scope.ORG`` is "all I may see": the whole organisation for an organisation admin, and for
+    a plain contact whose organisation has ``colleagues_may_view``; own requests for any other
+    contact. ``Scope.MINE`` narrows to requests where the viewer is the contact (an agent's
+    registration on the contact's behalf has the same contact_id).
     Anything that is not an active customer of an organisation sees nothing.
     """
     if getattr(viewer, "kind", None) != "customer" or viewer.organisation_id is None:
         return false()
     same_org = ServiceRequest.organisation_id == viewer.organisation_id
-    if Scope(scope) is Scope.ORG and viewer.is_org_admin:
-        return same_org
-    return and_(same_org, ServiceRequest.contact_id == viewer.id)
+    own = ServiceRequest.contact_id == viewer.id
+    if Scope(scope) is Scope.ORG:
+        if viewer.is_org_admin:
+            return same_org
+        return and_(same_org, or_(own, _colleagues_may_view(viewer.organisation_id)))
+    return and_(same_org, own)
 
 
-def effective_scope(viewer, requested: str | None) -> Scope:
-    """Org scope only for organisation admins who ask for it; everyone else sees their own."""
-    if requested == Scope.ORG and getattr(viewer, "is_org_admin", False):
+def sees_organisation(session: Session, viewer) -> bool:
+    """Whether the viewer may list the whole organisation's requests (the "My organisation"
+    choice): organisation admins, and contacts of an organisation with colleagues_may_view."""
+    if getattr(viewer, "kind", None) != "customer" or viewer.organisation_id is None:
+        return False
+    if viewer.is_org_admin:
+        return True
+    return bool(
+        session.scalar(
+            select(Organisation.colleagues_may_view).where(
+                Organisation.id == viewer.organisation_id
+            )
+        )
+    )
+
+
+def effective_scope(viewer, requested: str | None, org_view: bool | None = None) -> Scope:
+    """Org scope only for those who may see the organisation (``org_view``; by default the
+    organisation admins) and ask for it; everyone else sees their own."""
+    if org_view is None:
+        org_view = bool(getattr(viewer, "is_org_admin", False))
+    if requested == Scope.ORG and org_view:
         return Scope.ORG
     return Scope.MINE
 
