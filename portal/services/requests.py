@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
-from portal.models import Account, Collaborator, ServiceRequest
+from portal.models import Account, ServiceRequest
 from portal.queue import enqueue_after_commit
 from portal.services import audit, sla
 from portal.services.numbers import next_number
@@ -80,30 +79,3 @@ def submit(
     )
     enqueue_after_commit(session, "portal.jobs.request_submitted", sr.id)
     return sr
-
-
-def staff_on_request_clause(staff_id: int):
-    """SQL condition: the staff member is the handler or an active collaborator."""
-    return or_(
-        ServiceRequest.handler_id == staff_id,
-        exists().where(
-            Collaborator.request_id == ServiceRequest.id,
-            Collaborator.account_id == staff_id,
-            Collaborator.removed_at.is_(None),
-        ),
-    )
-
-
-def is_staff_on_request(session: Session, sr: ServiceRequest, staff_id: int) -> bool:
-    if sr.handler_id == staff_id:
-        return True
-    return (
-        session.scalar(
-            select(Collaborator.id).where(
-                Collaborator.request_id == sr.id,
-                Collaborator.account_id == staff_id,
-                Collaborator.removed_at.is_(None),
-            )
-        )
-        is not None
-    )
