@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal import presenters
@@ -42,13 +43,6 @@ from portal.services import listing
 from portal.web import panels, printable
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
-
-try:  # WTForms ≥ 3.3 deprecates plain tuples as choices
-    from wtforms.fields import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):  # noqa: N802
-        return (value, label)
 
 
 def _int_or_none(value) -> int | None:

@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -26,14 +27,6 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
-
-try:  # WTForms ≥ 3.3 deprecates plain tuples as choices
-    from wtforms.fields import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):  # noqa: N802
-        return (value, label)
-
 
 from portal.domain.vocabulary import Priority, RequestType
 from portal.models import utcnow

@@ -12,6 +12,7 @@ import os
 import secrets
 import unicodedata
 import zipfile
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,7 +84,7 @@ def format_size(n: int) -> str:
     return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
 
 
-class AttachmentRefused(ValueError):
+class AttachmentRefused(ValueError, metaclass=ABCMeta):
     """A file that is not stored; ``message`` says why in the reader's language (lazy: worded
     when shown). Views catch this one class for every refusal."""
 
@@ -92,8 +93,9 @@ class AttachmentRefused(ValueError):
         self.filename = filename
 
     @property
-    def message(self) -> str:  # pragma: no cover - every subclass words its own
-        raise NotImplementedError
+    @abstractmethod
+    def message(self) -> str:
+        """Why the file was refused, in the reader's language (each kind words its own)."""
 
 
 class AttachmentTooLarge(AttachmentRefused):

@@ -40,6 +40,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal import presenters
@@ -58,14 +59,6 @@ from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
 from portal.web.rendering import wants_fragment
 from portal.web.request_actions import Authorized, authorize, load_request, require_roles
-
-try:  # WTForms ≥ 3.3 deprecates plain tuples as choices
-    from wtforms.fields import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):  # noqa: N802
-        return (value, label)
-
 
 # ---------------------------------------------------------------------------------------------
 # Forms

@@ -5,15 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional
-
-try:  # WTForms ≥ 3.3 deprecates plain tuples as choices
-    from wtforms.fields import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):  # noqa: N802
-        return (value, label)
-
 
 from portal.domain.vocabulary import Channel, Priority, RequestType, Status
 from portal.services import queue as queue_service

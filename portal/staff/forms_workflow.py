@@ -22,15 +22,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
-
-try:  # WTForms ≥ 3.3 deprecates plain tuples as choices
-    from wtforms.fields import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):  # noqa: N802
-        return (value, label)
-
 
 from portal.domain.vocabulary import Priority, RequestType
 from portal.web.labels import IMPACT_LABELS, LEVEL_LABELS, PRIORITY_LABELS, TYPE_LABELS

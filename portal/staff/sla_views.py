@@ -25,6 +25,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.db import db
@@ -34,7 +35,6 @@ from portal.models import Calendar, utcnow
 from portal.services import calendars as calendar_service
 from portal.services import sla as sla_service
 from portal.staff import bp
-from portal.staff.forms import SelectChoice
 from portal.web import panels
 from portal.web.auth import actor
 from portal.web.rendering import wants_fragment
