@@ -48,6 +48,8 @@ def load_settings(instance_path: str) -> dict:
         # a lost Redis or a dead worker missed
         "SLA_SWEEP_SECONDS": float(os.environ.get("SLA_SWEEP_SECONDS", "30")),
         "SLA_SWEEP_LOOKBACK_HOURS": float(os.environ.get("SLA_SWEEP_LOOKBACK_HOURS", "168")),
+        # the dispatcher board re-reads itself this often (seconds)
+        "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "15")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",

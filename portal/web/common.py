@@ -37,6 +37,12 @@ def set_language():
     return redirect(safe_next(request.form.get("next"), url_for("customer.index")))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico wherever a page does not name its icon (downloads, errors)."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
 @bp.get("/healthz")
 def health():
     """Database must answer (else 500); Redis is reported: without it jobs and login throttling

@@ -1,0 +1,237 @@
+"""Browser journeys: Playwright for Python driving Debian's Chromium (/usr/bin/chromium) against
+the portal served by gunicorn with PostgreSQL, Redis and a real `portal worker` (tests/browser/live.py).
+
+They run in scripts/test's PostgreSQL + Redis pass. Without Chromium or Playwright they are left
+out with the reason (scripts/test lists them); with CI=true that is an error instead.
+
+Every page a journey visits is checked with axe-core (tests/browser/a11y.py): a serious or
+critical violation fails the test. Screenshots go to build/browser/screenshots/; with
+UPDATE_SCREENSHOTS=1 the README's set is also written to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.browser import a11y
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "build" / "browser"))
+SCREENSHOTS = ARTIFACTS / "screenshots"
+README_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# as root in a container, without GPU, and with the machine's closed network left alone
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+IN_CI = os.environ.get("CI") == "true"
+
+REPORT = a11y.AxeReport()
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _leave_out(reason: str):
+    if IN_CI:
+        pytest.fail(f"CI=true: the browser journeys cannot be left out: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _leave_out(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _leave_out("Playwright for Python is not installed (pip install -e '.[test]')")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def live_desk(chromium_path, tmp_path_factory):
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith("postgresql") or not redis_url:
+        # not a skip that hides anything: scripts/test runs them in its second pass
+        pytest.skip("browser journeys run in the PostgreSQL + Redis pass (scripts/test pass 2)")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    from tests.browser.live import LiveDesk
+
+    desk = LiveDesk(database_url, redis_url, tmp_path_factory.mktemp("browser-desk"))
+    try:
+        desk.start()
+    except Exception:
+        desk.close()
+        raise
+    yield desk
+    desk.close()
+    keep = ARTIFACTS / "logs"
+    keep.mkdir(parents=True, exist_ok=True)
+    for log in desk.tmp.glob("*.log"):
+        shutil.copy(log, keep / log.name)
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path, live_desk):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One browser context (one person at one screen) in a journey: navigation helpers that check
+    every page with axe-core, screenshots, and the page's own errors."""
+
+    def __init__(self, context, base_url: str, name: str) -> None:
+        self.context = context
+        self.base_url = base_url
+        self.name = name
+        self.page = context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.errors: list[str] = []
+        self.navigated: list[str] = []
+        self.checked: set[str] = set()
+        self.axe_failures: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on(
+            "console",
+            lambda msg: self.errors.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error"
+            else None,
+        )
+        self.page.on(
+            "response",
+            lambda r: self.errors.append(f"HTTP {r.status} {r.request.method} {r.url}")
+            if r.status >= 500
+            else None,
+        )
+        self.page.on(
+            "framenavigated",
+            lambda frame: self.navigated.append(frame.url)
+            if frame == self.page.main_frame
+            else None,
+        )
+
+    # --- navigation ------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base_url}{path}"
+
+    def goto(self, path: str, label: str | None = None):
+        self.page.goto(self.url(path))
+        self.check(label or path)
+        return self.page
+
+    def login(self, email: str, *, staff: bool = False, password: str = "demo1234") -> None:
+        self.page.goto(self.url("/staff/login" if staff else "/login"))
+        self.check("staff login" if staff else "customer login")
+        form = self.page.locator("form.login-card")
+        form.locator("input[name=identifier]").fill(email)
+        form.locator("input[name=password]").fill(password)
+        with self.page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        assert "/login" not in self.page.url, f"{email} could not log in"
+        self.check("home after login")
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def check(self, label: str) -> None:
+        """axe-core on the page as it is now."""
+        self.page.wait_for_load_state("load")
+        url = self.page.url
+        violations = a11y.run_axe(self.page)
+        result = a11y.PageResult(label=f"{self.name}: {label}", url=url, violations=violations)
+        REPORT.add(result)
+        self.checked.add(url.split("#")[0])
+        if result.failing:
+            self.axe_failures.append(f"{label} ({url}):\n{a11y.describe(result.failing)}")
+
+    def shot(self, name: str, *, readme: bool = False, full_page: bool = False) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            README_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, README_SHOTS / path.name)
+        return path
+
+    def finish(self) -> list[str]:
+        """Pages the journey reached but did not check (a redirect, a boosted link): checked now,
+        as they are at the end of the journey. Returns every problem found."""
+        for url in dict.fromkeys(self.navigated):
+            bare = url.split("#")[0]
+            if bare in self.checked or not bare.startswith(self.base_url):
+                continue
+            if "/download" in bare or bare.endswith((".pdf", ".xlsx", ".png")):
+                continue
+            self.page.goto(bare)
+            self.check(f"revisited {bare.removeprefix(self.base_url)}")
+        problems = list(self.axe_failures)
+        problems += self.errors
+        return problems
+
+
+@pytest.fixture
+def visit(chromium, live_desk, request):
+    """``visit(name, locale="en-US")`` opens a new browser context; all are checked and closed
+    at the end of the test."""
+    visits: list[Visit] = []
+
+    def open_visit(name: str, *, locale: str = "en-US", **options) -> Visit:
+        context = chromium.new_context(
+            base_url=live_desk.base_url,
+            locale=locale,
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1280, "height": 860},
+            **options,
+        )
+        v = Visit(context, live_desk.base_url, name)
+        visits.append(v)
+        return v
+
+    yield open_visit
+    problems = []
+    for v in visits:
+        try:
+            problems += [f"[{v.name}] {p}" for p in v.finish()]
+        finally:
+            v.context.close()
+    if problems and not getattr(request.node, "_journey_failed", False):
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        item._journey_failed = True
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT.pages:
+        REPORT.write(ARTIFACTS / "axe-report.json")
+        terminalreporter.write_sep("-", "accessibility")
+        terminalreporter.write_line(REPORT.summary())
+        terminalreporter.write_line(f"report: {ARTIFACTS / 'axe-report.json'}")

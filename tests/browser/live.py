@@ -1,0 +1,169 @@
+"""The portal as production runs it, for the browser journeys: a PostgreSQL database of its own
+seeded with the demo data by `portal demo --no-serve`, gunicorn serving `wsgi:app` on 127.0.0.1,
+and a real `portal worker` (RQ worker with scheduler) on a Redis database of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from redis import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from portal.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser_database(base_url: str) -> str:
+    """The database ``<name>_browser`` (``_browser_<BROWSER_RUN>`` when set, so that several runs
+    can share a server) beside the test database, created when missing and emptied."""
+    parsed = make_url(base_url)
+    run = os.environ.get("BROWSER_RUN")
+    name = f"{parsed.database}_browser" + (f"_{run}" if run else "")
+    admin = make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = parsed.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def browser_redis(base_url: str) -> str:
+    """The Redis database next to the test one (the test passes flush theirs after every test),
+    or BROWSER_REDIS_DB when set."""
+    parsed = make_url(base_url.replace("redis://", "redis+x://", 1))
+    db = int(parsed.database or 0)
+    other = int(os.environ.get("BROWSER_REDIS_DB") or (db - 1 if db > 0 else db + 1))
+    return base_url.rsplit("/", 1)[0] + f"/{other}" if parsed.database else f"{base_url}/{other}"
+
+
+class LiveDesk:
+    """Processes started in order (seed, web, worker) and stopped on close; logs kept in ``tmp``."""
+
+    def __init__(self, database_url: str, redis_url: str, tmp: Path) -> None:
+        self.tmp = tmp
+        self.database_url = browser_database(database_url)
+        self.redis_url = browser_redis(redis_url)
+        Redis.from_url(self.redis_url).flushdb()
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "SECRET_KEY": "browser-journeys",
+            "UPLOAD_FOLDER": str(tmp / "uploads"),
+            # deadlines are noticed within a second or two, and the board shows them as quickly
+            "SLA_SWEEP_SECONDS": "1",
+            "BOARD_REFRESH_SECONDS": "2",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.env.pop("MAIL_SERVER", None)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.engine = make_engine(self.database_url)
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(ROOT),
+            start_new_session=True,
+        )
+        self.procs[name] = proc
+        return proc
+
+    def start(self) -> LiveDesk:
+        seed = subprocess.run(
+            [sys.executable, "-c", "from portal.cli import main; main()", "demo", "--no-serve"],
+            env=self.env,
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        (self.tmp / "seed.log").write_text(seed.stdout + seed.stderr)
+        if seed.returncode != 0:
+            raise RuntimeError(f"portal demo --no-serve failed:\n{seed.stdout}\n{seed.stderr}")
+        self._spawn(
+            "web",
+            [
+                sys.executable, "-m", "gunicorn",
+                "--workers", "2", "--threads", "4",
+                "--bind", f"127.0.0.1:{self.port}",
+                "--access-logfile", "-",
+                "wsgi:app",
+            ],
+        )  # fmt: skip
+        self._spawn("worker", [sys.executable, "-c", "from portal.cli import main; main()", "worker"])
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited ({proc.returncode}):\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz/sla", timeout=2) as r:
+                    # up, and the worker's first SLA sweep has run: the whole desk is working
+                    if r.status == 200 and json.loads(r.read()).get("sla_last_sweep"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the portal did not come up in {seconds}s:\n{self.logs()}")
+
+    def sql(self, statement: str, **params):
+        """Run one statement in its own committed transaction; returns all rows (if any)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else None
+
+    def logs(self, tail: int = 6000) -> str:
+        out = []
+        for path in sorted(self.tmp.glob("*.log")):
+            out.append(f"--- {path.name} ---\n{path.read_text(errors='replace')[-tail:]}")
+        return "\n".join(out)
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        self.engine.dispose()
