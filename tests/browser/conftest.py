@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 IN_CI = os.environ.get("CI") == "true"
 
 REPORT = a11y.AxeReport()
+RUN = {"browser": None, "seconds": 0.0, "tests": 0, "outcomes": {}}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,12 +66,13 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_desk(chromium_path, tmp_path_factory):
+def live_desk(request, tmp_path_factory):
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
     if not database_url.startswith("postgresql") or not redis_url:
         # not a skip that hides anything: scripts/test runs them in its second pass
         pytest.skip("browser journeys run in the PostgreSQL + Redis pass (scripts/test pass 2)")
+    request.getfixturevalue("chromium_path")  # no desk without a browser to drive it
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     from tests.browser.live import LiveDesk
@@ -90,11 +92,12 @@ def live_desk(chromium_path, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def chromium(chromium_path, live_desk):
+def chromium(live_desk, chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        RUN["browser"] = f"Chromium {browser.version} ({chromium_path})"
         yield browser
         browser.close()
 
@@ -167,10 +170,14 @@ class Visit:
         if result.failing:
             self.axe_failures.append(f"{label} ({url}):\n{a11y.describe(result.failing)}")
 
-    def shot(self, name: str, *, readme: bool = False, full_page: bool = False) -> Path:
+    def shot(self, name: str, *, readme: bool = False, element=None, full_page=False) -> Path:
+        """The viewport, the whole page, or one element (a Locator) as build/browser/screenshots/<name>.png."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
+        if element is not None:
+            element.screenshot(path=str(path))
+        else:
+            self.page.screenshot(path=str(path), full_page=full_page)
         if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
             README_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, README_SHOTS / path.name)
@@ -229,7 +236,23 @@ def pytest_runtest_makereport(item, call):
         item._journey_failed = True
 
 
+def pytest_runtest_logreport(report):
+    if "tests/browser/" not in report.nodeid.replace("\\", "/"):
+        return
+    RUN["seconds"] += report.duration
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        RUN["tests"] += 1
+        RUN["outcomes"][report.outcome] = RUN["outcomes"].get(report.outcome, 0) + 1
+
+
 def pytest_terminal_summary(terminalreporter):
+    if RUN["tests"]:
+        terminalreporter.write_sep("-", "browser journeys")
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(RUN["outcomes"].items()))
+        terminalreporter.write_line(
+            f"{RUN['tests']} browser tests ({outcomes}) in {RUN['seconds']:.1f} s, "
+            f"browser: {RUN['browser'] or 'not started'}"
+        )
     if REPORT.pages:
         REPORT.write(ARTIFACTS / "axe-report.json")
         terminalreporter.write_sep("-", "accessibility")
