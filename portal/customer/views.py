@@ -22,13 +22,10 @@ from portal import presenters
 from portal.customer import bp
 from portal.customer.forms import NewRequestForm, format_size
 from portal.db import db
-from portal.domain.vocabulary import Priority, RequestType
 from portal.models import Account, Message, ServiceRequest, utcnow
 from portal.services import attachments, listing, privacy
-from portal.services import requests as sr_service
-from portal.services.attachments import MAX_FILES, AttachmentRefused, Upload
-from portal.web import panels
-from portal.web.auth import actor
+from portal.services.attachments import MAX_FILES
+from portal.web import intake, panels
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment
 
@@ -104,48 +101,9 @@ def new_request():
         contact_name=viewer.name, contact_phone=viewer.phone, contact_email=viewer.email
     )
     limit = current_app.config["UPLOAD_MAX_BYTES"]
-    folder = current_app.config["UPLOAD_FOLDER"]
     if form.validate_on_submit():
-        now = utcnow()
-        intake = sr_service.Intake(
-            type=RequestType(form.type.data),
-            proposed_urgency=Priority(form.urgency.data),
-            title=form.title.data,
-            description=form.description.data,
-            expected_completion_at=form.expected_completion_utc(),
-            contact_name=form.contact_name.data.strip(),
-            contact_phone=(form.contact_phone.data or "").strip() or None,
-            contact_email=form.contact_email.data.strip(),
-        )
-        who = actor()
-        saved: list = []
-        try:
-            sr = sr_service.submit(
-                db.session, who, viewer, intake, now, current_app.config["PORTAL_TIMEZONE"]
-            )
-            for upload in form.files():
-                saved.append(
-                    attachments.save(
-                        db.session,
-                        who,
-                        now,
-                        Upload(upload.filename, upload.stream),
-                        request_id=sr.id,
-                        folder=folder,
-                        max_bytes=limit,
-                    )
-                )
-            db.session.commit()
-        except AttachmentRefused as exc:
-            # the form checked sizes already: a disguised file (or a stream that grew) lands here
-            db.session.rollback()
-            attachments.discard(saved, folder)
-            form.attachments.errors = [exc.message]
-        except BaseException:
-            db.session.rollback()
-            attachments.discard(saved, folder)
-            raise
-        else:
+        sr = intake.register(form, viewer)
+        if sr is not None:
             flash(_("Your request %(number)s has been submitted.", number=sr.number), "success")
             return redirect(url_for("customer.request_detail", number=sr.number))
     status = 422 if request.method == "POST" else 200

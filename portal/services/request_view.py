@@ -87,6 +87,8 @@ class StaffRequestView:
     assignments: list[AssignmentRow]
     handling_record: HandlingRecord | None
     steps: list[StepRow]
+    # the staff member who registered it for the customer (a call, an e-mail), else None
+    registered_by: str | None = None
 
 
 def _author(name: str, kind: str, on_request: bool) -> str:
@@ -98,15 +100,17 @@ def load(
     session: Session, number: str, viewer_id: int, locale: str = "en"
 ) -> StaffRequestView | None:
     handler = aliased(Account)
+    creator = aliased(Account)
     row = session.execute(
-        select(ServiceRequest, Organisation.name, handler.name)
+        select(ServiceRequest, Organisation.name, handler.name, creator.name, creator.kind)
         .join(Organisation, Organisation.id == ServiceRequest.organisation_id)
         .outerjoin(handler, handler.id == ServiceRequest.handler_id)
+        .outerjoin(creator, creator.id == ServiceRequest.created_by_id)
         .where(ServiceRequest.number == number)
     ).first()
     if row is None:
         return None
-    sr, org_name, handler_name = row
+    sr, org_name, handler_name, creator_name, creator_kind = row
 
     dept_name = Department.name_zh if locale.startswith("zh") else Department.name_en
     collaborators = []
@@ -213,4 +217,5 @@ def load(
         assignments=assignments,
         handling_record=redacted(record, ("problems", "workaround", "final_result"), on_request),
         steps=steps,
+        registered_by=creator_name if creator_kind == "staff" else None,
     )

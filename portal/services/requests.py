@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
-from portal.models import Account, ServiceRequest
+from portal.models import Account, Organisation, ServiceRequest
 from portal.queue import enqueue_after_commit
 from portal.services import audit, sla
 from portal.services.numbers import next_number
@@ -79,3 +81,78 @@ def submit(
     )
     enqueue_after_commit(session, "portal.jobs.request_submitted", sr.id)
     return sr
+
+
+# --- finding the customer contact a call or an e-mail is about --------------------------------
+
+
+@dataclass(frozen=True)
+class ContactMatch:
+    """A customer contact the desk may register a request for. Raw values: pages show them
+    through portal.presenters (masked)."""
+
+    id: int
+    name: str
+    phone: str | None
+    email: str
+    organisation: str
+
+
+CONTACT_SEARCH_LIMIT = 20
+_PHONE_LIKE = re.compile(r"^\+?[0-9][0-9 ()\-]*$")
+
+
+def _contacts(session: Session, condition: ColumnElement[bool], limit: int) -> list[ContactMatch]:
+    rows = session.execute(
+        select(Account.id, Account.name, Account.phone, Account.email, Organisation.name)
+        .join(Organisation, Organisation.id == Account.organisation_id)
+        .where(
+            condition,
+            Account.kind == "customer",
+            Account.active.is_(True),
+            Organisation.active.is_(True),
+        )
+        .order_by(Organisation.name, Account.name, Account.id)
+        .limit(limit)
+    ).all()
+    return [ContactMatch(*row) for row in rows]
+
+
+def contact_search_condition(text: str) -> ColumnElement[bool] | None:
+    """What a search for ``text`` matches: an e-mail address or a phone number only whole
+    (so the search says nothing about fragments of them), a name or an organisation's name or
+    code in part. None for an empty search."""
+    text = " ".join((text or "").split())[:100]
+    if not text:
+        return None
+    if "@" in text:
+        return func.lower(Account.email) == text.lower()
+    if _PHONE_LIKE.match(text):
+        digits = "".join(ch for ch in text if ch.isdigit())
+        numbers = {text, digits}
+        if len(digits) == 13 and digits.startswith("86"):  # +86 138 1234 5678
+            numbers.add(digits[2:])
+        return Account.phone.in_(sorted(numbers))
+    return or_(
+        Account.name.icontains(text, autoescape=True),
+        Organisation.name.icontains(text, autoescape=True),
+        Organisation.code.icontains(text, autoescape=True),
+    )
+
+
+def find_contacts(
+    session: Session, text: str, limit: int = CONTACT_SEARCH_LIMIT
+) -> list[ContactMatch]:
+    """Active customer contacts of active organisations that match ``text`` (one query)."""
+    condition = contact_search_condition(text)
+    if condition is None:
+        return []
+    return _contacts(session, condition, limit)
+
+
+def registrable_contact(session: Session, account_id: int | None) -> ContactMatch | None:
+    """The contact chosen on the Register screen, if a request may be registered for them."""
+    if not account_id:
+        return None
+    found = _contacts(session, Account.id == account_id, 1)
+    return found[0] if found else None

@@ -14,6 +14,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     board_views,
     delivery_views,
     privacy_views,
+    register_views,
     sla_views,
     views,
     workflow_views,

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Email, InputRequired, Length, Optional
 
 from portal.domain.vocabulary import Channel, Priority, RequestType, Status
 from portal.services import queue as queue_service
+from portal.staff.forms_workflow import ClassifyForm
+from portal.web.forms import IntakeForm
 from portal.web.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS
 
 
@@ -94,3 +104,48 @@ class QueueFilterForm(FlaskForm):
             unassigned=bool(self.clean("unassigned")),
             text=self.clean("q"),
         )
+
+
+# the ways a request reaches the desk that an agent registers (the portal registers itself)
+REGISTER_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.ON_SITE)
+
+
+class RegisterForm(IntakeForm):
+    """服务请求登记表 as the desk registers it on a customer's behalf: the customer's fields, the
+    contact the request is for and the channel it came in by."""
+
+    contact = IntegerField(
+        _l("Customer contact"),
+        validators=[
+            InputRequired(message=_l("Find the customer and choose the contact it is for."))
+        ],
+    )
+    channel = RadioField(
+        _l("Channel"),
+        choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in REGISTER_CHANNELS],
+        default=Channel.PHONE.value,
+        validators=[InputRequired(message=_l("Choose how the request came in."))],
+    )
+    # left empty, the request takes the contact's name and e-mail on record
+    contact_name = StringField(
+        _l("Contact name"),
+        validators=[Optional(), Length(max=100, message=_l("At most %(max)d characters."))],
+    )
+    contact_email = EmailField(
+        _l("E-mail"),
+        validators=[
+            Optional(),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=254, message=_l("At most %(max)d characters.")),
+        ],
+    )
+    classify_now = BooleanField(_l("Classify it now"))
+
+
+class RegisterClassifyForm(ClassifyForm):
+    """The supervisor's initial classification on the Register screen: the type and the expected
+    completion are the request's own fields there."""
+
+    action = None
+    type = None
+    expected_completion = None

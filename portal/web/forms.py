@@ -1,11 +1,149 @@
 """Forms shared by both sides."""
 
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    MultipleFileField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from portal.domain.vocabulary import Priority, RequestType
+from portal.models import utcnow
+from portal.services.attachments import MAX_FILES, format_size, stream_size
+from portal.services.requests import Intake
+from portal.web.labels import PRIORITY_LABELS, TYPE_LABELS
 
 
 class LoginForm(FlaskForm):
     identifier = StringField(_l("E-mail or mobile"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class IntakeForm(FlaskForm):
+    """服务请求登记表: the fields the customer fills in on the portal and the desk registers on
+    their behalf (the staff Register screen adds the contact and the channel)."""
+
+    type = RadioField(
+        _l("Type"),
+        choices=[SelectChoice(t.value, TYPE_LABELS[t]) for t in RequestType],
+        validators=[InputRequired(message=_l("Choose the type of request."))],
+    )
+    urgency = RadioField(
+        _l("Urgency"),
+        choices=[SelectChoice(p.value, PRIORITY_LABELS[p]) for p in Priority],
+        default=Priority.P3.value,
+        validators=[InputRequired(message=_l("Choose how urgent it is."))],
+    )
+    title = StringField(
+        _l("Title"),
+        validators=[
+            DataRequired(message=_l("Give the request a short title.")),
+            Length(max=200, message=_l("At most %(max)d characters.")),
+        ],
+    )
+    description = TextAreaField(
+        _l("Description"),
+        validators=[
+            DataRequired(message=_l("Describe what happened or what you need.")),
+            Length(max=20000, message=_l("At most %(max)d characters.")),
+        ],
+    )
+    expected_completion = DateTimeLocalField(
+        _l("Expected completion"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        validators=[Optional()],
+    )
+    contact_name = StringField(
+        _l("Contact name"),
+        validators=[
+            DataRequired(message=_l("Who should we contact about this request?")),
+            Length(max=100, message=_l("At most %(max)d characters.")),
+        ],
+    )
+    contact_phone = StringField(
+        _l("Phone"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\+?[0-9][0-9 ()\-]{4,30}$",
+                message=_l("Enter a phone number with digits only (spaces, dashes, + allowed)."),
+            ),
+        ],
+    )
+    contact_email = EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(message=_l("Enter an e-mail address.")),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=254, message=_l("At most %(max)d characters.")),
+        ],
+    )
+    attachments = MultipleFileField(_l("Attachments"))
+
+    def files(self) -> list[FileStorage]:
+        """The files actually chosen (a form without files still sends one empty part)."""
+        return [
+            f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
+        ]
+
+    def validate_expected_completion(self, field) -> None:
+        if field.data is None:
+            return
+        zone = ZoneInfo(current_app.config["PORTAL_TIMEZONE"])
+        local = field.data.replace(tzinfo=zone)
+        if local <= utcnow():
+            raise ValidationError(_l("The expected completion time cannot be in the past."))
+        field.aware = local.astimezone(UTC)
+
+    def validate_attachments(self, field) -> None:
+        files = self.files()
+        if len(files) > MAX_FILES:
+            raise ValidationError(_l("At most %(n)d files per request.", n=MAX_FILES))
+        limit = current_app.config["UPLOAD_MAX_BYTES"]
+        too_big = [f.filename for f in files if stream_size(f.stream) > limit]
+        if too_big:
+            raise ValidationError(
+                _l(
+                    "%(names)s is larger than the limit of %(limit)s per file.",
+                    names=", ".join(too_big),
+                    limit=format_size(limit),
+                )
+            )
+
+    def expected_completion_utc(self) -> datetime | None:
+        return getattr(self.expected_completion, "aware", None)
+
+    def intake(self) -> Intake:
+        """The form's values as the intake service takes them (empty contact fields: None)."""
+        return Intake(
+            type=RequestType(self.type.data),
+            proposed_urgency=Priority(self.urgency.data),
+            title=self.title.data,
+            description=self.description.data,
+            expected_completion_at=self.expected_completion_utc(),
+            contact_name=(self.contact_name.data or "").strip() or None,
+            contact_phone=(self.contact_phone.data or "").strip() or None,
+            contact_email=(self.contact_email.data or "").strip() or None,
+        )

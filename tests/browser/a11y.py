@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 AXE_VERSION = "4.14.1"
-AXE_SOURCE = (Path(__file__).parent / "vendor" / f"axe-core-{AXE_VERSION}" / "axe.min.js").read_text(
-    encoding="utf-8"
-)
+AXE_SOURCE = (
+    Path(__file__).parent / "vendor" / f"axe-core-{AXE_VERSION}" / "axe.min.js"
+).read_text(encoding="utf-8")
 FAILING_IMPACTS = ("serious", "critical")
 
 # WCAG 2.1 A and AA plus axe's best practices (landmarks, headings, region, …)
@@ -86,7 +86,9 @@ def run_axe(page) -> list[dict]:
     """axe.run on the whole document as it is now (injected once per document)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_SOURCE)
-    return page.evaluate("(options) => axe.run(document, options).then(r => r.violations)", RUN_OPTIONS)
+    return page.evaluate(
+        "(options) => axe.run(document, options).then(r => r.violations)", RUN_OPTIONS
+    )
 
 
 def describe(violations: list[dict]) -> str:
@@ -94,5 +96,7 @@ def describe(violations: list[dict]) -> str:
     for v in violations:
         lines.append(f"  [{v.get('impact')}] {v['id']}: {v.get('help')}")
         for node in v.get("nodes", [])[:5]:
-            lines.append(f"      {node.get('target')}  {node.get('failureSummary', '').splitlines()[-1:]}")
+            lines.append(
+                f"      {node.get('target')}  {node.get('failureSummary', '').splitlines()[-1:]}"
+            )
     return "\n".join(lines)

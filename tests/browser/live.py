@@ -121,7 +121,9 @@ class LiveDesk:
                 "wsgi:app",
             ],
         )  # fmt: skip
-        self._spawn("worker", [sys.executable, "-c", "from portal.cli import main; main()", "worker"])
+        self._spawn(
+            "worker", [sys.executable, "-c", "from portal.cli import main; main()", "worker"]
+        )
         self._wait_healthy()
         return self
 

@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 def _demo_request(live_desk, status: str, *, with_handler: bool = False) -> tuple[str, str]:
     rows = live_desk.sql(
         "SELECT r.number, a.email FROM service_requests r JOIN accounts a ON a.id = r.contact_id "
-        "WHERE r.status = :status " + ("AND r.handler_id IS NOT NULL " if with_handler else "")
+        "WHERE r.status = :status "
+        + ("AND r.handler_id IS NOT NULL " if with_handler else "")
         + "ORDER BY r.submitted_at DESC LIMIT 1",
         status=status,
     )

@@ -12,3 +12,36 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+
+// A form sent back with its errors (a whole page: role=alert above the fields): start the
+// keyboard, and the screen reader, at the first field to correct rather than at the top of the
+// page; the field's own error is read with it (aria-describedby).
+document.addEventListener("DOMContentLoaded", function () {
+  if (document.activeElement && document.activeElement !== document.body) { return; }
+  if (document.querySelector("[autofocus]")) { return; }
+  var first = document.querySelector(
+    "form .has-error input:not([type=hidden]), form .has-error select, form .has-error textarea, " +
+    "form [aria-invalid='true']"
+  );
+  if (first) { first.focus(); }
+});
+
+// A swap that replaces the focused element (a sort or pager link inside the queue table, a view
+// tab in a polled list) must not drop the focus to <body>, where Tab starts again at the top of
+// the page. htmx puts it back on an element with the same id; when there is none, it goes to the
+// swapped region, so that Tab continues from there.
+var focusBeforeSwap = null;
+document.addEventListener("htmx:beforeSwap", function () {
+  focusBeforeSwap = document.activeElement;
+});
+document.addEventListener("htmx:afterSwap", function (event) {
+  var lost = focusBeforeSwap;
+  focusBeforeSwap = null;
+  if (!lost || lost === document.body || lost.isConnected) { return; }
+  if (document.activeElement && document.activeElement !== document.body) { return; }
+  var region = event.detail.target;
+  if (region && !region.isConnected && region.id) { region = document.getElementById(region.id); }
+  if (!region || region === document.body || !region.isConnected) { return; }
+  if (!region.hasAttribute("tabindex")) { region.setAttribute("tabindex", "-1"); }
+  region.focus({ preventScroll: true });
+});
