@@ -256,7 +256,8 @@ def pytest_runtest_logreport(report):
     RUN["seconds"] += report.duration
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         RUN["tests"] += 1
-        RUN["outcomes"][report.outcome] = RUN["outcomes"].get(report.outcome, 0) + 1
+        outcome = "error" if report.when == "setup" and report.failed else report.outcome
+        RUN["outcomes"][outcome] = RUN["outcomes"].get(outcome, 0) + 1
 
 
 def pytest_terminal_summary(terminalreporter):
