@@ -147,3 +147,25 @@ def test_staff_cannot_use_the_customer_form(client, factory):
     engineer = factory.staff("engineer")
     client.login(engineer)
     assert client.get("/requests/new").status_code == 403
+
+
+def test_a_missing_type_marks_its_radios_invalid_and_ties_them_to_the_error(
+    client, factory, db_session
+):
+    user = factory.customer()
+    client.login(user)
+    data = _form()
+    del data["type"]
+    resp = client.post("/requests/new", data=data)
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="type"[^>]*>', page)
+    assert len(radios) == 4
+    for radio in radios:
+        assert 'aria-invalid="true"' in radio
+        assert re.search(r'aria-describedby="type-\d-hint type-error"', radio), radio
+    assert 'id="type-error"' in page
+    # the urgency group has no error: its radios are not marked
+    for radio in re.findall(r'<input[^>]*name="urgency"[^>]*>', page):
+        assert "aria-invalid" not in radio
+    assert _requests_of(db_session, user) == []
