@@ -9,7 +9,7 @@ signature is progressive enhancement; the typed name alone signs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import (
     abort,
@@ -189,10 +189,37 @@ class AcceptancePanels:
         return presenters.person_name(signature.typed_name, full=False)
 
 
+DELIVERY_TEXT = ("service_item", "demo_note", "unmet_items", "rectification")
+
+
+def _for_colleague(view: delivery_service.DeliveryView) -> delivery_service.DeliveryView:
+    """A delivery as a colleague of the contact reads it: its free text with personal data
+    redacted (the integrity was computed on the original)."""
+    return replace(
+        view,
+        delivery=presenters.redacted(view.delivery, DELIVERY_TEXT, False),
+        items=[presenters.redacted(i, ("text",), False) for i in view.items],
+        criteria=[presenters.redacted(c, ("text",), False) for c in view.criteria],
+    )
+
+
+def _feedback_for_colleague(fb: feedback_service.FeedbackView) -> feedback_service.FeedbackView:
+    return replace(
+        fb,
+        feedback=presenters.redacted(fb.feedback, ("suggestions",), False),
+        measures=[(presenters.redacted(m, ("measure",), False), o) for m, o in fb.measures],
+    )
+
+
 def _panels(session, sr, viewer, now) -> AcceptancePanels:
     actions = lifecycle_service.customer_actions(session, sr, viewer)
     deliveries = delivery_service.load(session, sr.id, customer=True)
     fb = feedback_service.load(session, sr.id) if sr.status in ("completed", "closed") else None
+    if not lifecycle_service.customer_principal(sr, viewer):
+        # colleagues of the contact ("colleagues may view") read the delivery history and the
+        # feedback with their personal data redacted, as the rest of the page
+        deliveries = [_for_colleague(v) for v in deliveries]
+        fb = _feedback_for_colleague(fb) if fb is not None else None
     state = AcceptancePanels(
         sr=sr,
         actions=actions,

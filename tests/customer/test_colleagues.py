@@ -171,3 +171,82 @@ def test_a_colleague_cannot_sign_an_acceptance(make_client, factory, db_session)
     own = make_client()
     own.login(contact)
     assert f'action="/requests/{sr.number}/acceptance"' in _page(own, f"/requests/{sr.number}")
+
+
+def test_a_colleague_reads_the_delivery_history_redacted(make_client, factory, db_session):
+    """The SD history on the request page: the handler's service item and the contact's unmet
+    items and rectification carry personal data; a colleague reads them redacted."""
+    from tests.delivery.helpers import criteria_ids, latest_delivery
+
+    org = factory.organisation(colleagues_may_view=True)
+    sr, contact, handler = in_progress(factory, db_session, org=org)
+    colleague = factory.customer(org, name="赵同事")
+    staff = make_client()
+    staff.login(handler)
+    resp = staff.post(
+        f"/staff/requests/{sr.number}/deliver",
+        data=deliver_form(
+            **{
+                "deliver-service_item": f"按李明({PHONE})要求恢复生产系统",
+                "deliver-items": f"1.故障原因分析报告(联系 {EMAIL})\n2.系统恢复操作记录",
+            }
+        ),
+    )
+    assert resp.status_code in (200, 302)
+    dlv = latest_delivery(db_session, sr)
+    own = make_client()
+    own.login(contact)
+    resp = own.post(
+        f"/requests/{sr.number}/acceptance",
+        data={
+            "accept-result": "fail",
+            "accept-met": [str(criteria_ids(db_session, dlv)[0])],
+            "accept-other_unmet": f"报告缺少时间线,请回电 {PHONE}",
+            "accept-rectification": f"补充时间线后发到 {EMAIL}",
+            "accept-typed_name": "李明",
+            "accept-content_hash": dlv.content_hash,
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    assert reload(db_session, sr).status == "in_progress"
+
+    # the contact reads the history as written
+    own_page = _page(own, f"/requests/{sr.number}")
+    assert dlv.number in own_page and PHONE in own_page and EMAIL in own_page
+
+    client = make_client()
+    client.login(colleague)
+    page = _page(client, f"/requests/{sr.number}")
+    assert dlv.number in page and "报告缺少时间线" in page and "恢复生产系统" in page
+    assert "****5678" in page
+    assert PHONE not in page and EMAIL not in page
+
+
+def test_a_colleague_reads_the_feedback_suggestions_redacted(make_client, factory, db_session):
+    from portal.models import utcnow
+
+    org = factory.organisation(colleagues_may_view=True)
+    sr, contact, _handler = in_progress(factory, db_session, org=org)
+    sr.status = "completed"
+    sr.completed_at = utcnow()
+    db_session.flush()
+    colleague = factory.customer(org, name="赵同事")
+    own = make_client()
+    own.login(contact)
+    resp = own.post(
+        f"/requests/{sr.number}/feedback",
+        data={
+            "rate-score_response": "5",
+            "rate-score_effect": "4",
+            "rate-score_attitude": "5",
+            "rate-suggestions": f"希望增加故障预警功能,有问题打 {PHONE}",
+        },
+    )
+    assert resp.status_code == 302
+    assert PHONE in _page(own, f"/requests/{sr.number}")
+
+    client = make_client()
+    client.login(colleague)
+    page = _page(client, f"/requests/{sr.number}")
+    assert "希望增加故障预警功能" in page and "****5678" in page
+    assert PHONE not in page
