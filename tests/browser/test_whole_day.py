@@ -273,6 +273,10 @@ def test_a_whole_day_at_the_desk(visit, live_desk, tmp_path, locale):
 
     # ---- (6) the engineer sees the answer and delivers ---------------------------------------
     def deliver(round_: int) -> str:
+        # a reply typed but not yet sent survives the refresh that follows the delivery
+        draft = ep.locator("#panel-composer textarea")
+        draft_text = f"Draft reply {round_}: not sent yet"
+        draft.fill(draft_text)
         panel = ep.locator("#panel-deliver")
         panel.get_by_label(w("Service item"), exact=True).fill(
             "生产系统故障修复" if w.zh else "Production login fault repair"
@@ -293,6 +297,8 @@ def test_a_whole_day_at_the_desk(visit, live_desk, tmp_path, locale):
         # the rest of the page follows: status, and no more asking the customer
         expect(ep.locator("header.request-header .chip")).to_have_text(w("Pending acceptance"))
         expect(ep.locator("#panel-ask")).to_have_count(0)
+        expect(ep.locator("#panel-composer textarea")).to_have_value(draft_text)
+        ep.locator("#panel-composer textarea").fill("")
         engineer.check(f"delivered (round {round_})")
         return sd
 

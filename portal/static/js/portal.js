@@ -45,3 +45,19 @@ document.addEventListener("htmx:afterSwap", function (event) {
   if (!region.hasAttribute("tabindex")) { region.setAttribute("tabindex", "-1"); }
   region.focus({ preventScroll: true });
 });
+
+// The staff request page refreshes its other panels out of band after a delivery action
+// (portal:request-changed): text typed but not yet sent in those panels (a reply, a step) is
+// carried over into the fresh panels instead of being lost.
+document.addEventListener("htmx:oobBeforeSwap", function (event) {
+  var target = event.detail.target;
+  var fragment = event.detail.fragment;
+  if (!target || !fragment || !fragment.querySelector) { return; }
+  target.querySelectorAll("textarea[id], input[id]:not([type]), input[id][type=text]").forEach(function (old) {
+    if (!old.value || old.value === old.defaultValue) { return; }
+    var fresh = fragment.querySelector("#" + CSS.escape(old.id));
+    if (!fresh || fresh.tagName !== old.tagName || fresh.value) { return; }
+    if (fresh.tagName === "TEXTAREA") { fresh.textContent = old.value; }
+    fresh.value = old.value;
+  });
+});
