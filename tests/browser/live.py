@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from portal.db import make_engine
+from tests.live_db import empty_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,24 +33,8 @@ def free_port() -> int:
 def browser_database(base_url: str) -> str:
     """The database ``<name>_browser`` (``_browser_<BROWSER_RUN>`` when set, so that several runs
     can share a server) beside the test database, created when missing and emptied."""
-    parsed = make_url(base_url)
     run = os.environ.get("BROWSER_RUN")
-    name = f"{parsed.database}_browser" + (f"_{run}" if run else "")
-    admin = make_engine(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = parsed.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+    return empty_postgres_database(base_url, "browser" + (f"_{run}" if run else ""))
 
 
 def browser_redis(base_url: str) -> str:

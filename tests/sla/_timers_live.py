@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis import Redis
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from portal import create_app
-from portal.db import make_engine
 from portal.migrate import upgrade
+from tests.live_db import empty_postgres_database
 
 CHEAP_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,22 +38,7 @@ def live_database(base_url: str, tmp_path: Path) -> str:
     if base_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path / f'live-{uuid.uuid4().hex[:8]}.db'}"
     else:
-        parsed = make_url(base_url)
-        name = f"{parsed.database}_live"
-        admin = make_engine(
-            parsed.set(database="postgres").render_as_string(hide_password=False),
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as conn:
-            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = parsed.set(database=name).render_as_string(hide_password=False)
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        url = empty_postgres_database(base_url, "live")
     upgrade(url)
     return url
 
