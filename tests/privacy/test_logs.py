@@ -58,7 +58,13 @@ def test_a_whole_lifecycle_leaves_no_contact_value_or_pii_in_the_logs(
     customer_client.login(scene.contact)
     assert customer_client.get(f"/requests/{sr.number}").status_code == 200
 
-    # and code that logs a contact value by mistake
+    assert len(caplog.records) > 5
+    walked = len(caplog.records)
+    leaks = [s for s in SECRETS if s in _all_log_text(caplog.records)]
+    assert leaks == [], f"raw personal data in the logs: {leaks}"
+
+    # and code that logs a contact value by mistake, outside any request: the patterns find
+    # phones, e-mails and ID numbers (a name only where the presenters handled it, above)
     logging.getLogger("portal.somewhere").warning(
         "calling %s at %s (%s), id %s", NAME, PHONE, EMAIL, RESIDENT_ID
     )
@@ -67,9 +73,9 @@ def test_a_whole_lifecycle_leaves_no_contact_value_or_pii_in_the_logs(
     except ValueError:
         logging.getLogger("portal.somewhere").exception("lookup failed")
 
-    assert len(caplog.records) > 5
     text = _all_log_text(caplog.records)
-    leaks = [s for s in SECRETS if s in text]
+    mistakes = _all_log_text(caplog.records[walked:])
+    leaks = [s for s in SECRETS if s != NAME and s in mistakes]
     assert leaks == [], f"raw personal data in the logs: {leaks}"
     assert "****5678" in text and "****002X" in text  # masked, not dropped
     assert "lookup failed" in text and "ValueError" in text
@@ -84,7 +90,7 @@ def test_contact_names_the_presenters_handled_are_masked_in_that_requests_logs(a
         record = logging.getLogger("portal.x").makeRecord(
             "portal.x", logging.INFO, __file__, 1, "contact %s", (NAME,), None
         )
-        assert record.getMessage() == "contact 王*"
+        assert record.getMessage() == f"contact {NAME[0]}*"
         forget_sensitive()
 
 
