@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    # a failed statement's error (and so the error log) names the SQL, never its parameters:
+    # they hold contact names, phones and e-mails (DESIGN §5)
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs

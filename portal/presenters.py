@@ -11,7 +11,10 @@ objects, never the raw columns:
 - ``free_text`` — descriptions, messages, steps: PII redacted for people outside the request.
 - ``request_for`` — a read-only stand-in for a ServiceRequest whose contact fields and free
   text are already what this viewer may see; every other attribute is the request's own.
-- ``redacted`` — the same for any row with free-text fields (a step, a handling record…).
+- ``redacted`` — the same for any row with free-text fields (a step, a classification…).
+- ``handling_record_for`` — the handling record (IR): its free text redacted for outsiders and
+  the customer's confirmation (their name, as they signed) masked unless the viewer may see
+  the contact in full.
 - ``safe_data`` — JSON-like data (notification parameters, e-mail context, audit before/after,
   exports) with PII redacted for outsiders.
 
@@ -180,3 +183,32 @@ class RequestPresenter(Redacted):
 
 def request_for(sr, access: Access) -> RequestPresenter:
     return RequestPresenter(sr, access)
+
+
+HANDLING_TEXT_FIELDS = ("problems", "workaround", "final_result")
+
+
+class HandlingRecordPresenter(Redacted):
+    """A handling record as one viewer may see it: problems, workaround and final result
+    redacted for outsiders; the customer confirmation's name (the contact's signature, 客户确认)
+    is contact data, masked (李*) unless the viewer sees the contact in full."""
+
+    __slots__ = ("confirmed_name",)
+
+    def __init__(self, record, access: Access) -> None:
+        super().__init__(record, HANDLING_TEXT_FIELDS, access.insider)
+        _remember(record.customer_confirmed_name)
+        object.__setattr__(
+            self,
+            "confirmed_name",
+            person_name(record.customer_confirmed_name, access.full_contact),
+        )
+
+    def __getattr__(self, name: str):
+        if name == "customer_confirmed_name":
+            return self.confirmed_name
+        return super().__getattr__(name)
+
+
+def handling_record_for(record, access: Access) -> HandlingRecordPresenter | None:
+    return None if record is None else HandlingRecordPresenter(record, access)

@@ -27,8 +27,9 @@ from portal.models import (
     Organisation,
     ServiceRequest,
 )
-from portal.presenters import free_text, person_name, redacted
+from portal.presenters import Access, free_text, handling_record_for, person_name, redacted
 from portal.services import attachments as attachment_service
+from portal.services import privacy
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ class StaffRequestView:
     attachments: list[Attachment]
     classifications: list[ClassificationRow]
     assignments: list[AssignmentRow]
-    handling_record: HandlingRecord | None
+    handling_record: HandlingRecord | None  # a presenter: free text and confirmation as seen
     steps: list[StepRow]
+    # what the viewer is to the request (on it, or holding an audited reveal, or neither)
+    access: Access
     # the staff member who registered it for the customer (a call, an e-mail), else None
     registered_by: str | None = None
 
@@ -97,7 +100,7 @@ def _author(name: str, kind: str, on_request: bool) -> str:
 
 
 def load(
-    session: Session, number: str, viewer_id: int, locale: str = "en"
+    session: Session, number: str, viewer_id: int, now: datetime, locale: str = "en"
 ) -> StaffRequestView | None:
     handler = aliased(Account)
     creator = aliased(Account)
@@ -205,6 +208,7 @@ def load(
             .order_by(HandlingStep.occurred_at, HandlingStep.id)
         )
     ]
+    access = privacy.staff_access(session, sr, viewer_id, now, on_request=on_request)
     return StaffRequestView(
         sr=sr,
         organisation_name=org_name,
@@ -215,7 +219,8 @@ def load(
         attachments=files,
         classifications=classifications,
         assignments=assignments,
-        handling_record=redacted(record, ("problems", "workaround", "final_result"), on_request),
+        handling_record=handling_record_for(record, access),
         steps=steps,
+        access=access,
         registered_by=creator_name if creator_kind == "staff" else None,
     )

@@ -56,6 +56,7 @@ from portal.services import lifecycle as lifecycle_service
 from portal.staff import bp
 from portal.web import panels, printable
 from portal.web.auth import actor
+from portal.web.common import safe_next
 from portal.web.domain_errors import transition_message
 from portal.web.rendering import wants_fragment
 from portal.web.request_actions import Authorized, authorize, load_request, require_roles
@@ -170,6 +171,7 @@ class MeasureForm(FlaskForm):
 
 class MeasureStatusForm(FlaskForm):
     measure_id = HiddenField(validators=[DataRequired()])
+    next = HiddenField()  # the list to come back to (a plain POST), a same-site path
     status = SelectField(
         _l("Status"),
         choices=[SelectChoice(k, v) for k, v in MEASURE_STATUS_LABELS.items()],
@@ -634,6 +636,7 @@ def measures():
         status_labels=MEASURE_STATUS_LABELS,
         account=current_user.account,
         may_update=lambda m: feedback_service.may_update(current_user.account, m),
+        back=request.full_path.rstrip("?"),  # this list, with its filters
     )
     if wants_fragment():
         html = render_template("staff/_dl_measures_table.html", **context)
@@ -667,9 +670,11 @@ def measure_status():
     except delivery_service.InvalidInput:
         db.session.rollback()
         error = _("Choose a status.")
+    # back to the list the form was on: a same-site path only, never the Referer
+    back = safe_next(form.next.data, url_for("staff.measures"))
     if not wants_fragment():
         flash(error or _("Measure updated."), "error" if error else "success")
-        return redirect(request.referrer or url_for("staff.measures"))
+        return redirect(back)
     rows = feedback_service.list_measures(
         db.session, _desk_today(now), state="all", measure_id=measure.id
     )
@@ -680,6 +685,7 @@ def measure_status():
         status_labels=MEASURE_STATUS_LABELS,
         may_update=lambda m: feedback_service.may_update(current_user.account, m),
         error=error,
+        back=back,
     )
     return make_response(html, 403 if error else 200)
 

@@ -173,13 +173,11 @@ def queue_counts():
 @bp.get("/requests/<number>")
 def request_detail(number: str):
     locale = str(get_locale() or "en")
-    detail = request_view.load(db.session, number, current_user.id, locale)
+    now = utcnow()
+    detail = request_view.load(db.session, number, current_user.id, now, locale)
     if detail is None:
         abort(404)
-    now = utcnow()
-    access = privacy.staff_access(
-        db.session, detail.sr, current_user.id, now, on_request=detail.staff_on_request
-    )
+    access = detail.access
     contact = presenters.contact_for(detail.sr, access)
     due = queue_service.resolution_risk(
         detail.sr.status,

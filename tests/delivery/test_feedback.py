@@ -240,6 +240,36 @@ def test_measures_page_lists_overdue_first_filters_by_owner_and_updates_status(
     assert reload(db_session, later).status == "open"
 
 
+def test_a_status_change_without_javascript_goes_back_to_the_list_and_nowhere_else(
+    factory, db_session, make_client
+):
+    sup = factory.staff("supervisor")
+    fb = _feedback(factory, db_session)
+    measure = _measure(db_session, fb, sup, "补充连接池监控告警", date.today() + timedelta(days=7))
+    client = make_client()
+    client.login(sup)
+    # each row's form says which list it belongs to (its filters)
+    page = client.get(f"/staff/measures?state=all&owner={sup.id}").get_data(as_text=True)
+    row = page.split(f'<tr id="measure-{measure.id}"', 1)[1].split("</tr>", 1)[0]
+    assert f'name="next" value="/staff/measures?state=all&amp;owner={sup.id}"' in row
+
+    def post(status, **extra):
+        return client.post(
+            "/staff/measures/status",
+            data={"measure_id": str(measure.id), "status": status, **extra},
+            headers={"Referer": "https://evil.example/phish"},
+        )
+
+    resp = post("in_progress", next=f"/staff/measures?state=all&owner={sup.id}")
+    assert resp.status_code == 302
+    assert resp.location == f"/staff/measures?state=all&owner={sup.id}"
+    assert reload(db_session, measure).status == "in_progress"
+    # neither the Referer nor an address elsewhere in the form is ever followed
+    for elsewhere in (None, "https://evil.example/phish", "//evil.example/x", "/\\evil.example"):
+        resp = post("open", **({"next": elsewhere} if elsewhere else {}))
+        assert resp.status_code == 302 and resp.location == "/staff/measures", elsewhere
+
+
 def test_close_if_feedback_window_passed(factory, db_session):
     sr, _contact, _handler = completed(factory, db_session)
     window = timedelta(days=3)

@@ -1,7 +1,9 @@
 """The crawl (issue 5, done-when 1): a staff member who is not on a request fetches every staff
 page, fragment, export, printable form and notification that concerns it — taken from the URL
-map, so a page added later is crawled too — and finds neither the contact's phone and e-mail nor
-the personal data in its description, messages, steps and log file. The handler finds them.
+map, so a page added later is crawled too — and finds neither the contact's full name, phone and
+e-mail nor the personal data in its description, messages, steps and log file; the scene's closed
+request carries the name in its signatures and the handling record's customer confirmation. The
+handler finds them.
 
 A route whose URL arguments this file cannot build fails the test: look at it, then add a
 builder.
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.routing import AnyConverter
 
 from portal.models import Account, Calendar, EmailOutbox
-from tests.privacy.conftest import EMAIL, PHONE, RESIDENT_ID, SECRETS, Scene
+from tests.privacy.conftest import EMAIL, NAME, PHONE, RESIDENT_ID, SECRETS, Scene
 
 
 def _calendar(scene_args):
@@ -43,7 +45,7 @@ class Values:
             return sorted(converter.items)  # every printable form, every export
         s = self.scene
         builders = {
-            "number": lambda: [s.sr.number],
+            "number": lambda: [s.sr.number, s.closed.number],
             "request_id": lambda: [s.sr.id],
             "attachment_id": lambda: [s.log_file.id, s.picture.id],
             "notification_id": lambda: [s.notification.id],
@@ -127,6 +129,9 @@ def test_outsider_sees_no_contact_value_and_no_personal_data_anywhere(
     assert "****002X" in page  # the description, message, step: redacted renderings
     log = pages[f"/staff/requests/{number}/files/{scene.log_file.id}"]
     assert "id_card=****002X phone=****5678 card=****0128" in log  # a redacted copy
+    # the closed request's handling record: the customer confirmed it, signed 欧*
+    closed = pages[f"/staff/requests/{scene.closed.number}"]
+    assert "Customer confirmation" in closed and f"{NAME[0]}* · " in closed
 
 
 def test_the_handler_sees_the_originals(app, client, scene):
@@ -139,6 +144,8 @@ def test_the_handler_sees_the_originals(app, client, scene):
     assert f"id_card={RESIDENT_ID} phone={PHONE}" in log
     queue = client.get("/staff/queue?view=all").get_data(as_text=True)
     assert PHONE in queue
+    closed = client.get(f"/staff/requests/{scene.closed.number}").get_data(as_text=True)
+    assert f"{NAME} · " in closed  # the customer confirmation, as signed
 
 
 def test_the_contact_and_the_org_admin_see_the_originals(client, make_client, factory, scene):

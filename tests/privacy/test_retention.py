@@ -79,6 +79,9 @@ def test_deleting_a_younger_record_is_refused_with_the_date(app, client, factory
 def test_archive_then_purge_an_older_record(app, client, factory, db_session):
     scene = _closed_scene(factory, db_session, app)
     sr_id, number = scene.sr.id, scene.sr.number
+    record_id = db_session.scalar(
+        select(HandlingRecord.id).where(HandlingRecord.request_id == sr_id)
+    )
     stored = app.config["UPLOAD_FOLDER"] + "/" + scene.log_file.stored_name
     admin = factory.staff("admin")
     with freeze_time("2029-03-10 12:00:00"):
@@ -115,7 +118,10 @@ def test_archive_then_purge_an_older_record(app, client, factory, db_session):
     assert _count(db_session, ServiceRequest, id=sr_id) == 0
     for model in (Message, Attachment, HandlingRecord, Notification):
         assert _count(db_session, model, request_id=sr_id) == 0
-    assert _count(db_session, HandlingStep, author_id=scene.handler.id) == 0
+    assert _count(db_session, HandlingStep, record_id=record_id) == 0
+    # the contact's other request and its steps are untouched
+    assert _count(db_session, ServiceRequest, id=scene.closed.id) == 1
+    assert _count(db_session, HandlingStep, author_id=scene.handler.id) == 1
     assert not __import__("os").path.exists(stored)
     # both audited, by the admin; the request's older audit rows are kept and the chain is whole
     actions = db_session.execute(

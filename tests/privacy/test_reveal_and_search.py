@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from portal.models import AuditEvent, Collaborator, ContactReveal, utcnow
-from tests.privacy.conftest import EMAIL, PHONE
+from tests.privacy.conftest import EMAIL, NAME, PHONE
 
 
 def _detail(client, number):
@@ -68,6 +68,20 @@ def test_a_supervisor_reveals_a_contact_for_a_reason_for_thirty_minutes(
         as_text=True
     )
     assert "contact.revealed" in audit_page and "13900001111" not in audit_page
+
+
+def test_a_reveal_shows_the_customer_confirmation_in_full_too(client, scene):
+    # the handling record of the closed request: confirmed by the contact, signed with their name
+    number = scene.closed.number
+    client.login(scene.supervisor)
+    page = _detail(client, number)
+    assert NAME not in page and f"{NAME[0]}* · " in page
+    resp = client.post(
+        f"/staff/requests/{number}/reveal", data={"reason": "客户来电核对验收签字人的姓名"}
+    )
+    assert resp.status_code == 302
+    page = _detail(client, number)
+    assert f"{NAME} · " in page and PHONE in page
 
 
 def test_only_supervisors_may_reveal(client, factory, db_session, scene):
