@@ -26,8 +26,22 @@ NOTICE_MARK = "[notice] "
 WARN_NEXT_YEAR_FROM_MONTH = 10
 
 
-def default_calendar(session: Session, timezone: str = cal.DEFAULT_TIMEZONE) -> Calendar:
-    """The desk's default calendar: the first one; a "China" calendar is created if none."""
+def desk_timezone() -> str:
+    """The desk's time zone: ``PORTAL_TIMEZONE`` of the running app (README: Settings), else the
+    embedded default."""
+    try:
+        from flask import current_app
+
+        return current_app.config.get("PORTAL_TIMEZONE") or cal.DEFAULT_TIMEZONE
+    except RuntimeError:  # no app (a script, a pure test)
+        return cal.DEFAULT_TIMEZONE
+
+
+def default_calendar(session: Session, timezone: str | None = None) -> Calendar:
+    """The desk's default calendar: the first one; a "China" calendar is created if none, in
+    ``timezone`` — the desk's zone (``PORTAL_TIMEZONE``) unless given. This is the one place the
+    default calendar is made, for a fresh install and for the demo alike; a later change of the
+    setting does not move an existing calendar (its zone is changed on its admin page)."""
     found = session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
     if found is not None:
         return found
@@ -35,7 +49,7 @@ def default_calendar(session: Session, timezone: str = cal.DEFAULT_TIMEZONE) -> 
         with session.begin_nested():
             created = Calendar(
                 name=DEFAULT_NAME,
-                timezone=timezone,
+                timezone=timezone or desk_timezone(),
                 country="CN",
                 working_hours=cal.DEFAULT_WORKING_HOURS,
             )

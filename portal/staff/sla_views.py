@@ -230,7 +230,7 @@ class CalendarForm(FlaskForm):
             return cls(
                 formdata=None,
                 prefix="new",
-                timezone=cal.DEFAULT_TIMEZONE,
+                timezone=calendar_service.desk_timezone(),
                 country="CN",
                 **{
                     name: cal.day_text(cal.DEFAULT_WORKING_HOURS.get(str(i)))
