@@ -513,16 +513,22 @@ def follow_calendar(
 
 
 def _follow(session, actor, now, sr, clocks: Clocks, closed, row: Calendar, reason: dict) -> bool:
-    before = _dues(sr)
+    """Move ``sr``'s due times on the changed calendar; False when none moved."""
+    new: dict[str, datetime] = {}
     if _response_to_meet(sr, now):
-        sr.response_due_at = rules.due(clocks.respond, clocks.calendar, sr.submitted_at)
+        new["response_due_at"] = rules.due(clocks.respond, clocks.calendar, sr.submitted_at)
     if _resolution_to_meet(sr, now):
         paused = rules.paused_time(clocks.resolution_clock, closed, now)
-        sr.resolution_due_at = rules.due(clocks.resolve, clocks.calendar, sr.submitted_at, paused)
-    after = _dues(sr)
-    changed = [k for k in after if after[k] != before[k]]
+        new["resolution_due_at"] = rules.due(
+            clocks.resolve, clocks.calendar, sr.submitted_at, paused
+        )
+    changed = {k: v for k, v in new.items() if v != getattr(sr, k)}
     if not changed:
         return False
+    before = _dues(sr)
+    for name, value in changed.items():
+        setattr(sr, name, value)
+    after = _dues(sr)
     refresh_warn_times(session, sr, clocks)
     audit.record(
         session,

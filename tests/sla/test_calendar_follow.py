@@ -272,3 +272,32 @@ def test_the_requests_are_moved_in_batches(china, contact, factory, db_session, 
     )
     assert {r.response_due_at for r in requests} == {at(2026, 11, 27, 17)}
     assert all(len(_moves(db_session, r)) == 1 for r in requests)
+
+
+@freeze_time("2026-11-25 02:00:00")  # Wednesday 10:00 in Shanghai
+def test_only_the_requests_the_change_can_touch_are_read(
+    china, contact, factory, db_session, monkeypatch
+):
+    # the office was closed yesterday, Tuesday 24th: the admin says so afterwards
+    spanning = factory.request(contact, urgency="P3", now=at(2026, 11, 23, 17))
+    assert spanning.response_due_at == at(2026, 11, 24, 17)  # breached yesterday
+    assert spanning.resolution_due_at == at(2026, 11, 26, 17)
+    today = factory.request(contact, urgency="P3", now=at(2026, 11, 25, 9))
+    finished = factory.request(contact, urgency="P1", now=at(2026, 11, 23, 9))
+    today_before, finished_before = _snapshot(today), _snapshot(finished)
+    read: list[int] = []
+    follow = sla._follow
+
+    def spy(session, actor, now, sr, *args):
+        read.append(sr.id)
+        return follow(session, actor, now, sr, *args)
+
+    monkeypatch.setattr(sla, "_follow", spy)
+    calendars.set_override(
+        db_session, SYSTEM, at(2026, 11, 25, 10), china.id, date(2026, 11, 24), "holiday"
+    )
+    assert read == [spanning.id]
+    # the breach stays where it happened; the resolution still ahead moves a day later
+    assert spanning.response_due_at == at(2026, 11, 24, 17)
+    assert spanning.resolution_due_at == at(2026, 11, 27, 17)
+    assert _snapshot(today) == today_before and _snapshot(finished) == finished_before
