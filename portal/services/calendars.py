@@ -4,6 +4,10 @@ official schedule is missing (DESIGN §4; the rules are in portal/domain/calenda
 
 Overrides that came from an imported notice carry ``NOTICE_MARK`` at the start of their note:
 they mark the year as published, and a re-import of the same year replaces them.
+
+Every change that can move a working day (an override set or removed, a notice imported, the
+hours, zone or country changed) moves the due times of the open requests on the calendar in the
+same transaction (``portal.services.sla.follow_calendar``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,8 +30,22 @@ NOTICE_MARK = "[notice] "
 WARN_NEXT_YEAR_FROM_MONTH = 10
 
 
-def default_calendar(session: Session, timezone: str = cal.DEFAULT_TIMEZONE) -> Calendar:
-    """The desk's default calendar: the first one; a "China" calendar is created if none."""
+def desk_timezone() -> str:
+    """The desk's time zone: ``PORTAL_TIMEZONE`` of the running app (README: Settings), else the
+    embedded default."""
+    try:
+        from flask import current_app
+
+        return current_app.config.get("PORTAL_TIMEZONE") or cal.DEFAULT_TIMEZONE
+    except RuntimeError:  # no app (a script, a pure test)
+        return cal.DEFAULT_TIMEZONE
+
+
+def default_calendar(session: Session, timezone: str | None = None) -> Calendar:
+    """The desk's default calendar: the first one; a "China" calendar is created if none, in
+    ``timezone`` — the desk's zone (``PORTAL_TIMEZONE``) unless given. This is the one place the
+    default calendar is made, for a fresh install and for the demo alike; a later change of the
+    setting does not move an existing calendar (its zone is changed on its admin page)."""
     found = session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
     if found is not None:
         return found
@@ -35,7 +53,7 @@ def default_calendar(session: Session, timezone: str = cal.DEFAULT_TIMEZONE) -> 
         with session.begin_nested():
             created = Calendar(
                 name=DEFAULT_NAME,
-                timezone=timezone,
+                timezone=timezone or desk_timezone(),
                 country="CN",
                 working_hours=cal.DEFAULT_WORKING_HOURS,
             )
@@ -87,6 +105,19 @@ def _forget(session: Session, calendar_id: int) -> None:
 
 def _plain_note(note: str) -> str:
     return note.removeprefix(NOTICE_MARK)
+
+
+def _due_times_follow(
+    session: Session,
+    actor: audit.Actor,
+    now: datetime,
+    calendar_id: int,
+    days: tuple[date, date] | None,
+    reason: dict,
+) -> None:
+    from portal.services import sla  # sla reads calendars through this module
+
+    sla.follow_calendar(session, actor, now, calendar_id, days, reason)
 
 
 # --- the calendars themselves ----------------------------------------------------------------
@@ -164,6 +195,11 @@ def save_calendar(
             "working_hours": working_hours,
         },
     )
+    if before is not None and any(
+        before[k] != v
+        for k, v in (("timezone", timezone), ("country", country), ("working_hours", working_hours))
+    ):
+        _due_times_follow(session, actor, now, row.id, None, {"reason": "settings"})
     return row
 
 
@@ -214,6 +250,9 @@ def set_override(
         before={"day": day.isoformat(), **before} if before else None,
         after={"day": day.isoformat(), "kind": kind, "note": row.note},
     )
+    if before is None or before["kind"] != kind:
+        reason = {"reason": "override_set", "day": day.isoformat(), "kind": kind}
+        _due_times_follow(session, actor, now, calendar_id, (day, day), reason)
     return row
 
 
@@ -236,9 +275,12 @@ def remove_override(
         calendar_id,
         before={"day": row.day.isoformat(), "kind": row.kind, "note": row.note},
     )
+    day = row.day
     session.delete(row)
     session.flush()
     _forget(session, calendar_id)
+    reason = {"reason": "override_removed", "day": day.isoformat()}
+    _due_times_follow(session, actor, now, calendar_id, (day, day), reason)
     return True
 
 
@@ -284,14 +326,25 @@ def import_notice(
                 for d in stray
             ]
         )
-    session.execute(
-        delete(CalendarOverride).where(
-            CalendarOverride.calendar_id == calendar_id,
-            CalendarOverride.day >= date(year, 1, 1),
-            CalendarOverride.day <= date(year, 12, 31),
-            CalendarOverride.note.startswith(NOTICE_MARK, autoescape=True),
-        )
+    imported_before = (
+        CalendarOverride.calendar_id == calendar_id,
+        CalendarOverride.day >= date(year, 1, 1),
+        CalendarOverride.day <= date(year, 12, 31),
+        CalendarOverride.note.startswith(NOTICE_MARK, autoescape=True),
     )
+    # the kind of each day the import replaces or removes, to know which days changed
+    kinds_before = dict(
+        session.execute(
+            select(CalendarOverride.day, CalendarOverride.kind).where(
+                CalendarOverride.calendar_id == calendar_id,
+                or_(
+                    and_(*imported_before),
+                    CalendarOverride.day.in_([e.day for e in parsed.entries]),
+                ),
+            )
+        ).all()
+    )
+    session.execute(delete(CalendarOverride).where(*imported_before))
     existing = {
         o.day: o
         for o in session.scalars(
@@ -325,6 +378,13 @@ def import_notice(
         calendar_id,
         after={"year": year, "holidays": result.holidays, "workdays": result.workdays},
     )
+    kinds_after = {e.day: e.kind for e in parsed.entries}
+    changed = [
+        d for d in kinds_before.keys() | kinds_after if kinds_before.get(d) != kinds_after.get(d)
+    ]
+    if changed:
+        reason = {"reason": "notice_imported", "year": year}
+        _due_times_follow(session, actor, now, calendar_id, (min(changed), max(changed)), reason)
     return result
 
 

@@ -17,6 +17,11 @@
   there is no warning to come: responded, paused, delivered, closed). A flush listener keeps them
   right for code that sets due times directly (the demo, a bulk change).
 
+- A change of a calendar (the yearly notice imported, an override added or removed, the working
+  hours, zone or country changed) moves the due and warning instants of the open requests on it
+  whose targets are still to be met (``follow_calendar``), in the calendar change's transaction:
+  each moved request gets an audit entry, shown on its SLA panel (``calendar_moves``).
+
 Whenever due times, the pause state or the status change, the timers are told
 (``portal.services.timers.reschedule``).
 """
@@ -24,15 +29,23 @@ Whenever due times, the pause state or the status change, the timers are told
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import and_, event, inspect, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from portal.domain import sla as rules
 from portal.domain.calendar import BusinessCalendar
-from portal.domain.vocabulary import OPEN_STATUSES
-from portal.models import ServiceRequest, SlaPause, SlaPolicy, utcnow
+from portal.domain.vocabulary import OPEN_STATUSES, Status
+from portal.models import (
+    AuditEvent,
+    Calendar,
+    Organisation,
+    ServiceRequest,
+    SlaPause,
+    SlaPolicy,
+    utcnow,
+)
 from portal.services import audit, calendars, timers
 
 # actions that are a human response the customer can see
@@ -375,3 +388,208 @@ def _warn_times_follow_the_clock(session: Session, flush_context, instances) -> 
 @event.listens_for(Session, "after_rollback")
 def _forget_warn_inputs(session: Session) -> None:
     session.info.pop("portal_warn_inputs", None)
+
+
+# --- due times follow the calendar -----------------------------------------------------------
+
+CALENDAR_MOVED = "request.sla_calendar_moved"
+# the open requests are moved this many at a time (one query for them, one for their pauses)
+CALENDAR_BATCH = 200
+# the resolution clock still has its target ahead in these states (paused for the customer
+# included); a delivery waiting for acceptance counts as met at delivery and is not moved
+_RESOLUTION_TO_MEET = (*timers.RUNNING, Status.AWAITING_CUSTOMER.value)
+
+
+def _response_to_meet(sr: ServiceRequest, now: datetime) -> bool:
+    """The response target is still ahead: not met, and not breached already (a breach that
+    happened stays where it happened)."""
+    return (
+        sr.status in _OPEN
+        and sr.first_response_at is None
+        and sr.response_due_at is not None
+        and sr.response_due_at > now
+    )
+
+
+def _resolution_to_meet(sr: ServiceRequest, now: datetime) -> bool:
+    """The same for resolution; a paused clock had not breached if its due time came after the
+    pause began."""
+    return (
+        sr.status in _RESOLUTION_TO_MEET
+        and sr.resolution_due_at is not None
+        and sr.resolution_due_at > (sr.paused_since or now)
+    )
+
+
+def follow_calendar(
+    session: Session,
+    actor: audit.Actor,
+    now: datetime,
+    calendar_id: int,
+    days: tuple[date, date] | None,
+    reason: dict,
+) -> int:
+    """After calendar ``calendar_id`` changed on the local dates ``days`` (first, last; None: the
+    whole calendar — its hours, zone or country), recompute from submission the due and warning
+    instants of the open requests on it whose targets are still to be met, as ``recompute``
+    does; a met or breached target keeps its instants. Only the requests that can be touched are
+    read — on this calendar (their organisation's, or the default one), open, submitted before
+    the last changed date ends, a target due after the first changed date begins — in batches
+    of ``CALENDAR_BATCH``. Each moved request gets an audit entry (``reason`` says what changed)
+    and its timers are rescheduled after the commit. Returns how many moved."""
+    row = session.get(Calendar, calendar_id)
+    if row is None:
+        return 0
+    calendar = calendars.load(session, row)
+    SR = ServiceRequest
+    on_calendar = Organisation.calendar_id == calendar_id
+    if calendars.default_calendar(session).id == calendar_id:
+        on_calendar = or_(on_calendar, Organisation.calendar_id.is_(None))
+    since = now
+    where = [
+        SR.status.in_(_OPEN),
+        SR.organisation_id.in_(select(Organisation.id).where(on_calendar)),
+    ]
+    if days is not None:
+        first, last = days
+        begins = datetime.combine(first, time(0), calendar.tz).astimezone(UTC)
+        ends = datetime.combine(last + timedelta(days=1), time(0), calendar.tz).astimezone(UTC)
+        since = max(now, begins)
+        where.append(SR.submitted_at < ends)
+    else:
+        begins = None
+    resolution_due_after = [SR.resolution_due_at > begins] if begins is not None else []
+    where.append(
+        or_(
+            and_(SR.first_response_at.is_(None), SR.response_due_at > since),
+            and_(
+                SR.status.in_(_RESOLUTION_TO_MEET),
+                *resolution_due_after,
+                or_(
+                    and_(SR.paused_since.is_(None), SR.resolution_due_at > now),
+                    and_(SR.paused_since.is_not(None), SR.resolution_due_at > SR.paused_since),
+                ),
+            ),
+        )
+    )
+    policies: dict[tuple[int | None, str], SlaPolicy] = {}
+    for p in session.scalars(select(SlaPolicy).order_by(SlaPolicy.id)):
+        policies.setdefault((p.organisation_id, p.priority), p)
+    moved = 0
+    after_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(SR).where(*where, SR.id > after_id).order_by(SR.id).limit(CALENDAR_BATCH)
+            )
+        )
+        if not batch:
+            break
+        after_id = batch[-1].id
+        closed: dict[int, list[tuple[datetime, datetime]]] = {}
+        for pause in session.scalars(
+            select(SlaPause)
+            .where(SlaPause.request_id.in_([sr.id for sr in batch]), SlaPause.ended_at.is_not(None))
+            .order_by(SlaPause.started_at)
+        ):
+            closed.setdefault(pause.request_id, []).append((pause.started_at, pause.ended_at))
+        for sr in batch:
+            priority = sr.priority or sr.proposed_urgency
+            policy = (
+                policies.get((sr.organisation_id, priority))
+                or policies.get((None, priority))
+                or policy_for_priority(session, sr.organisation_id, priority)
+            )
+            clocks = Clocks(
+                policy,
+                calendar,
+                rules.Target(policy.respond_amount, policy.respond_unit),
+                rules.Target(policy.resolve_amount, policy.resolve_unit),
+            )
+            if _follow(session, actor, now, sr, clocks, closed.get(sr.id, []), row, reason):
+                moved += 1
+        session.flush()
+    return moved
+
+
+def _follow(session, actor, now, sr, clocks: Clocks, closed, row: Calendar, reason: dict) -> bool:
+    """Move ``sr``'s due times on the changed calendar; False when none moved."""
+    new: dict[str, datetime] = {}
+    if _response_to_meet(sr, now):
+        new["response_due_at"] = rules.due(clocks.respond, clocks.calendar, sr.submitted_at)
+    if _resolution_to_meet(sr, now):
+        paused = rules.paused_time(clocks.resolution_clock, closed, now)
+        new["resolution_due_at"] = rules.due(
+            clocks.resolve, clocks.calendar, sr.submitted_at, paused
+        )
+    changed = {k: v for k, v in new.items() if v != getattr(sr, k)}
+    if not changed:
+        return False
+    before = _dues(sr)
+    for name, value in changed.items():
+        setattr(sr, name, value)
+    after = _dues(sr)
+    refresh_warn_times(session, sr, clocks)
+    audit.record(
+        session,
+        actor,
+        now,
+        CALENDAR_MOVED,
+        "service_request",
+        sr.number,
+        before={k: before[k] for k in changed},
+        after={
+            **{k: after[k] for k in changed},
+            "calendar_id": row.id,
+            "calendar": row.name,
+            **reason,
+        },
+    )
+    timers.reschedule(session, sr)
+    return True
+
+
+@dataclass(frozen=True)
+class CalendarMove:
+    """A request's due times moved by a calendar change, for its SLA panel."""
+
+    at: datetime
+    calendar: str
+    reason: dict
+    response: tuple[datetime, datetime] | None  # (before, after)
+    resolution: tuple[datetime, datetime] | None
+
+
+def calendar_moves(session: Session, sr: ServiceRequest, limit: int = 20) -> list[CalendarMove]:
+    """The latest ``limit`` calendar moves of ``sr``, oldest first (from its audit entries)."""
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.object_type == "service_request",
+            AuditEvent.object_id == sr.number,
+            AuditEvent.action == CALENDAR_MOVED,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+
+    def pair(entry: AuditEvent, key: str) -> tuple[datetime, datetime] | None:
+        old, new = (entry.before or {}).get(key), (entry.after or {}).get(key)
+        if not old or not new:
+            return None
+        return datetime.fromisoformat(old), datetime.fromisoformat(new)
+
+    return [
+        CalendarMove(
+            at=entry.occurred_at,
+            calendar=(entry.after or {}).get("calendar", ""),
+            reason={
+                k: v
+                for k, v in (entry.after or {}).items()
+                if k not in ("calendar", "calendar_id", "response_due_at", "resolution_due_at")
+            },
+            response=pair(entry, "response_due_at"),
+            resolution=pair(entry, "resolution_due_at"),
+        )
+        for entry in reversed(rows)
+    ]

@@ -129,6 +129,31 @@ def _sla_panel_provider(session, sr, viewer, now) -> dict:
     return {"sla": sla_panel(session, sr, now)}
 
 
+@panels.provider("staff")
+def _sla_moves_provider(session, sr, viewer, now) -> dict:
+    """The request's due times moved by calendar changes (staff/_sla_moves.html)."""
+    return {"sla_moves": sla_service.calendar_moves(session, sr)}
+
+
+def move_reason(reason: dict) -> str:
+    """What changed on the calendar, for a line of staff/_sla_moves.html."""
+    kind = reason.get("reason")
+    if kind == "notice_imported":
+        return _("the notice for %(year)s was imported", year=reason.get("year"))
+    if kind == "override_set":
+        if reason.get("kind") == cal.WORKDAY:
+            return _("%(day)s was made a working day", day=reason.get("day"))
+        return _("%(day)s was made a holiday", day=reason.get("day"))
+    if kind == "override_removed":
+        return _("the override of %(day)s was removed", day=reason.get("day"))
+    return _("the working hours, time zone or country changed")
+
+
+@bp.app_template_filter("sla_move_reason")
+def _sla_move_reason(reason: dict) -> str:
+    return move_reason(reason)
+
+
 def reason_text(reasons) -> str:
     parts = []
     for kind, name in reasons:
@@ -230,7 +255,7 @@ class CalendarForm(FlaskForm):
             return cls(
                 formdata=None,
                 prefix="new",
-                timezone=cal.DEFAULT_TIMEZONE,
+                timezone=calendar_service.desk_timezone(),
                 country="CN",
                 **{
                     name: cal.day_text(cal.DEFAULT_WORKING_HOURS.get(str(i)))
