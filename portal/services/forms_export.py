@@ -45,19 +45,21 @@ TITLES = {
     "fb": _l("Customer feedback form"),
 }
 
-# the template's columns, in its order (seed/template.zh.txt, 三)
+# the template's columns, in its order and in its words (seed/template.zh.txt, 三)
+CONTACT_MASKED = _l("Contact details (masked)")  # 联系方式(脱敏), as the template heads it
+CONTACT_FULL = _l("Contact details")  # over contact details the reader sees in full
 COLUMNS = {
     "sr": (
         _l("Form number"),
-        _l("Customer"),
+        _l("Customer name"),
         _l("Contact"),
-        _l("Contact details"),
+        CONTACT_MASKED,
         _l("Description"),
         _l("Request type"),
         _l("Urgency"),
-        _l("Attachments"),
+        _l("Attachment details"),
         _l("Submitted at"),
-        _l("Status"),
+        _l("Current status"),
         _l("Handler"),
     ),
     "ir": (
@@ -65,14 +67,14 @@ COLUMNS = {
         _l("Service request"),
         _l("Handler"),
         _l("Steps (time + operation)"),
-        _l("Hours"),
+        _l("Hours spent"),
         _l("Temporary workaround"),
         _l("Final result"),
-        _l("Customer confirmation"),
+        _l("Customer sign-off"),
     ),
     "sd": (
         _l("Delivery number"),
-        _l("Customer"),
+        _l("Customer name"),
         _l("Service item"),
         _l("Deliverables"),
         _l("Acceptance criteria"),
@@ -83,7 +85,7 @@ COLUMNS = {
     "fb": (
         _l("Feedback number"),
         _l("Service request"),
-        _l("Customer"),
+        _l("Customer name"),
         _l("Scores (response timeliness / handling effect / service attitude)"),
         _l("Satisfaction (1–5, 5 best)"),
         _l("Suggestions"),
@@ -189,7 +191,11 @@ def build(
         .outerjoin(handler, handler.id == ServiceRequest.handler_id)
         .where(ServiceRequest.id == sr.id)
     ).one()
-    doc = PrintableForm(form, sr.number, TITLES[form], COLUMNS[form], [], timezone=timezone)
+    columns = COLUMNS[form]
+    if contact.full:
+        # "(masked)" would be untrue over contact details this reader sees in full
+        columns = tuple(CONTACT_FULL if c is CONTACT_MASKED else c for c in columns)
+    doc = PrintableForm(form, sr.number, TITLES[form], columns, [], timezone=timezone)
 
     if form == "sr":
         files = session.scalars(
