@@ -43,6 +43,12 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    # the first hook of every request: the CSRF check and the guards that run after it may end
+    # the request with an error page, which quotes this id as its reference
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:40] or secrets.token_hex(8)
+
     security.configure(app.config["PASSWORD_HASH"])
     db.init_app(app)
     csrf.init_app(app)
@@ -67,10 +73,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(common.bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
-
-    @app.before_request
-    def _request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id", "")[:40] or secrets.token_hex(8)
 
     @app.after_request
     def _headers(response):

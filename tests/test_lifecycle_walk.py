@@ -277,7 +277,7 @@ def test_a_request_walks_every_step_of_the_template(app, factory, db_session, ma
         assert [str(x.hours) for x in steps] == ["0.75", "0.25", "0.50", "1.00", "0.50"]
         _h, ir = form_table(eng.get(f"/staff/requests/{number}/print/ir").get_data(as_text=True))
         assert ir[0]["Record number"] == "IR-20251201-001"
-        assert ir[0]["Hours"] == "3"
+        assert ir[0]["Hours spent"] == "3"
         assert "10:15 定位为数据库连接超时" in ir[0]["Steps (time + operation)"]
         _h, sd = form_table(eng.get(f"/staff/requests/{number}/print/sd").get_data(as_text=True))
         # both rounds on the acceptance form: the failed one with its unmet items, then the pass
@@ -290,5 +290,5 @@ def test_a_request_walks_every_step_of_the_template(app, factory, db_session, ma
         assert fbrow[0]["Feedback number"] == "FB-20251201-001"
         assert fbrow[0]["Satisfaction (1–5, 5 best)"] == "4.7"
         _h, srrow = form_table(eng.get(f"/staff/requests/{number}/print/sr").get_data(as_text=True))
-        assert srrow[0]["Form number"] == number and srrow[0]["Status"] == "Closed"
+        assert srrow[0]["Form number"] == number and srrow[0]["Current status"] == "Closed"
         assert srrow[0]["Contact details"] == "13812345678"  # the handler sees it in full

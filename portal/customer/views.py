@@ -214,12 +214,9 @@ def download(number: str, attachment_id: int):
             from portal.staff.privacy_views import redacted_download
 
             return redacted_download(found, path)
-    mimetype = found.content_type
-    if mimetype == "text/plain":
-        mimetype = "text/plain; charset=utf-8"
     response = send_file(
         path,
-        mimetype=mimetype,
+        mimetype=found.content_type,  # text/* gets "; charset=utf-8" added
         as_attachment=True,
         download_name=found.original_name,
         etag=found.sha256,

@@ -45,19 +45,21 @@ TITLES = {
     "fb": _l("Customer feedback form"),
 }
 
-# the template's columns, in its order (seed/template.zh.txt, 三)
+# the template's columns, in its order and in its words (seed/template.zh.txt, 三)
+CONTACT_MASKED = _l("Contact details (masked)")  # 联系方式(脱敏), as the template heads it
+CONTACT_FULL = _l("Contact details")  # over contact details the reader sees in full
 COLUMNS = {
     "sr": (
         _l("Form number"),
-        _l("Customer"),
+        _l("Customer name"),
         _l("Contact"),
-        _l("Contact details"),
+        CONTACT_MASKED,
         _l("Description"),
         _l("Request type"),
         _l("Urgency"),
-        _l("Attachments"),
+        _l("Attachment details"),
         _l("Submitted at"),
-        _l("Status"),
+        _l("Current status"),
         _l("Handler"),
     ),
     "ir": (
@@ -65,14 +67,14 @@ COLUMNS = {
         _l("Service request"),
         _l("Handler"),
         _l("Steps (time + operation)"),
-        _l("Hours"),
+        _l("Hours spent"),
         _l("Temporary workaround"),
         _l("Final result"),
-        _l("Customer confirmation"),
+        _l("Customer sign-off"),
     ),
     "sd": (
         _l("Delivery number"),
-        _l("Customer"),
+        _l("Customer name"),
         _l("Service item"),
         _l("Deliverables"),
         _l("Acceptance criteria"),
@@ -83,7 +85,7 @@ COLUMNS = {
     "fb": (
         _l("Feedback number"),
         _l("Service request"),
-        _l("Customer"),
+        _l("Customer name"),
         _l("Scores (response timeliness / handling effect / service attitude)"),
         _l("Satisfaction (1–5, 5 best)"),
         _l("Suggestions"),
@@ -189,7 +191,11 @@ def build(
         .outerjoin(handler, handler.id == ServiceRequest.handler_id)
         .where(ServiceRequest.id == sr.id)
     ).one()
-    doc = PrintableForm(form, sr.number, TITLES[form], COLUMNS[form], [], timezone=timezone)
+    columns = COLUMNS[form]
+    if contact.full:
+        # "(masked)" would be untrue over contact details this reader sees in full
+        columns = tuple(CONTACT_FULL if c is CONTACT_MASKED else c for c in columns)
+    doc = PrintableForm(form, sr.number, TITLES[form], columns, [], timezone=timezone)
 
     if form == "sr":
         files = session.scalars(
@@ -363,9 +369,33 @@ def cell_text(value: Value) -> str:
     return value.text() if isinstance(value, Lines) else str(value or "")
 
 
+# a spreadsheet reads text that begins with one of these as a formula when it is typed or pasted
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(ws, value: str):
+    """A cell holding ``value`` as text, whatever it begins with. openpyxl stores text that
+    begins with "=" as a formula and "#N/A" and the like as errors: a customer's
+    ``=HYPERLINK(...)`` would be a live link in Excel. Text that would open a formula is also
+    marked quote-prefixed, so that Excel keeps it text when the cell is edited. Characters XML
+    cannot hold (control characters other than tab and line ends) are left out."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+
+    cell = Cell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    if value.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
+
+
+def _append(ws, values: list[str]) -> None:
+    """Append one row of text: every cell of every export is written through here."""
+    ws.append([_text_cell(ws, v) for v in values])
+
+
 def to_xlsx(doc: PrintableForm) -> bytes:
     """The form as an XLSX workbook: the template's columns in row 1, one row per record; for
-    SD, the signatures and content hashes below the table."""
+    SD, the signatures and content hashes below the table. Every cell is text, as printed."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -373,11 +403,11 @@ def to_xlsx(doc: PrintableForm) -> bytes:
     ws = wb.active
     ws.title = doc.form.upper()
     wb.properties.title = f"{doc.title} {doc.number}"
-    ws.append([str(c) for c in doc.columns])
+    _append(ws, [str(c) for c in doc.columns])
     for c in ws[1]:
         c.font = Font(bold=True)
     for row in doc.rows:
-        ws.append([cell_text(v) for v in row])
+        _append(ws, [cell_text(v) for v in row])
     wrap = Alignment(wrap_text=True, vertical="top")
     for row in ws.iter_rows(min_row=2):
         for c in row:
@@ -385,10 +415,11 @@ def to_xlsx(doc: PrintableForm) -> bytes:
     for i, _col in enumerate(doc.columns):
         ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = 24
     if doc.deliveries:
-        ws.append([])
-        ws.append([str(_l("Signatures and content hashes"))])
+        _append(ws, [])
+        _append(ws, [str(_l("Signatures and content hashes"))])
         ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
-        ws.append(
+        _append(
+            ws,
             [
                 str(_l("Delivery number")),
                 str(_l("Party")),
@@ -397,10 +428,11 @@ def to_xlsx(doc: PrintableForm) -> bytes:
                 str(_l("Signed at")),
                 str(_l("Content hash (SHA-256)")),
                 str(_l("Content unchanged since signing")),
-            ]
+            ],
         )
         for block in doc.deliveries:
-            ws.append(
+            _append(
+                ws,
                 [
                     block.number,
                     str(_l("Delivered")),
@@ -409,13 +441,14 @@ def to_xlsx(doc: PrintableForm) -> bytes:
                     "",
                     block.content_hash,
                     str(_l("No")) if block.changed_since_delivery else str(_l("Yes")),
-                ]
+                ],
             )
             for party in (delivery_rules.CUSTOMER, delivery_rules.HANDLER):
                 sig = block.signatures.get(party)
                 if sig is None:
                     continue
-                ws.append(
+                _append(
+                    ws,
                     [
                         block.number,
                         str(PARTY_LABELS[party]),
@@ -424,10 +457,10 @@ def to_xlsx(doc: PrintableForm) -> bytes:
                         sig.signed_at,
                         sig.content_hash,
                         str(_l("Yes")) if sig.matches else str(_l("No")),
-                    ]
+                    ],
                 )
-    ws.append([])
-    ws.append([str(_l("Times in %(zone)s", zone=doc.timezone))])
+    _append(ws, [])
+    _append(ws, [str(_l("Times in %(zone)s", zone=doc.timezone))])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

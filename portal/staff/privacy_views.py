@@ -138,8 +138,9 @@ def reveal_contact(number: str):
 
 def redacted_download(attachment, path) -> Response:
     """The file with its personal data redacted, generated on the fly (never cached)."""
+    # text/plain: Werkzeug adds "; charset=utf-8" itself
     response = Response(
-        privacy.redacted_lines(path), mimetype="text/plain; charset=utf-8", direct_passthrough=True
+        privacy.redacted_lines(path), mimetype="text/plain", direct_passthrough=True
     )
     response.headers.set("Content-Disposition", "attachment", filename=attachment.original_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -205,7 +206,7 @@ class AuditFilterForm(FlaskForm):
     object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40)])
     object_id = StringField(_l("Object"), validators=[Optional(), Length(max=40)])
     actor = IntegerField(_l("Actor id"), validators=[Optional(), NumberRange(min=1)])
-    since = DateField(_l("From"), validators=[Optional()])
+    since = DateField(_l("From date"), validators=[Optional()])
     until = DateField(_l("To"), validators=[Optional()])
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from portal.db import db
+from portal.web.rendering import redirect_whole_page
 
 bp = Blueprint("common", __name__)
 
@@ -34,7 +35,8 @@ def set_language():
         if current_user.is_authenticated:
             current_user.account.locale = code
             db.session.commit()
-    return redirect(safe_next(request.form.get("next"), url_for("customer.index")))
+    # the whole page again, in the new language from its <html lang> on
+    return redirect_whole_page(safe_next(request.form.get("next"), url_for("customer.index")))
 
 
 @bp.get("/favicon.ico")

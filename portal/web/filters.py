@@ -1,4 +1,5 @@
-"""Template filters: dates in the desk's time zone (zone shown), vocabulary labels."""
+"""Template filters: dates in the desk's time zone (zone shown), file sizes in the reader's
+language, vocabulary labels."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import format_datetime, get_locale
 
+from portal.services.attachments import format_size
 from portal.web import labels
 
 # Numeric patterns are the same in every locale: strftime renders them without Babel's cost,
@@ -58,5 +60,6 @@ class _Labels:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(desk_time, "desk_time")
+    app.add_template_filter(format_size, "filesize")
     app.add_template_global(_Labels(), "labels")
     app.add_template_global(lambda: current_app.config["PORTAL_TIMEZONE"], "desk_timezone")

@@ -1,8 +1,9 @@
-"""Page-or-fragment: a page includes its fragment; an htmx request gets the fragment alone."""
+"""Page-or-fragment: a page includes its fragment; an htmx request gets the fragment alone.
+Also the redirect that reloads the whole page."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import redirect, render_template
 
 from portal.extensions import htmx
 
@@ -18,3 +19,12 @@ def page_or_fragment(page: str, fragment: str, **context) -> str:
     if wants_fragment():
         return render_template(fragment, **context)
     return render_template(page, **context)
+
+
+def redirect_whole_page(target: str):
+    """A redirect after which the browser loads a whole new document, as after a language
+    change. An htmx (boosted) request would follow a plain redirect and swap in the new body
+    only, keeping the old page's ``<html lang>`` and head; ``HX-Redirect`` makes htmx navigate."""
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)

