@@ -74,6 +74,7 @@ class SlaPanel:
     earlier: int  # how many earlier intervals are only in the totals
     until: datetime
     fallback_years: list[int]  # years in the span that run on the fallback calendar
+    outcomes: sla_service.Outcomes | None  # a finished request: met or missed, by how much
 
 
 def _stop_time(sr, now: datetime) -> datetime:
@@ -114,6 +115,7 @@ def sla_panel(session, sr, now: datetime) -> SlaPanel:
         earlier=len(explanation.intervals) - len(intervals),
         until=until,
         fallback_years=fallback_years,
+        outcomes=sla_service.outcomes(session, sr, clocks),
     )
 
 
