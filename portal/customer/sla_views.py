@@ -23,7 +23,7 @@ from portal.services import calendars
 from portal.services import sla as sla_service
 from portal.web import panels
 
-STOPPED = {"completed", "closed", "cancelled"}
+STOPPED = sla_service.FINISHED
 # the holiday names of chinesecalendar, in the reader's language
 HOLIDAY_LABELS = {
     "New Year's Day": _l("New Year's Day"),
@@ -62,9 +62,12 @@ class DueTimes:
     provisional: bool  # the priority is not confirmed yet: due times may still change
     response_overdue: bool
     resolution_overdue: bool
+    outcomes: sla_service.Outcomes | None = None  # finished: each target met or missed
 
 
-def due_times(sr: ServiceRequest, now: datetime) -> DueTimes:
+def due_times(
+    sr: ServiceRequest, now: datetime, outcomes: sla_service.Outcomes | None = None
+) -> DueTimes:
     stopped = sr.status in STOPPED
     running = not stopped and sr.paused_since is None
     return DueTimes(
@@ -82,12 +85,13 @@ def due_times(sr: ServiceRequest, now: datetime) -> DueTimes:
             and sr.response_due_at < now
         ),
         resolution_overdue=bool(running and sr.resolution_due_at and sr.resolution_due_at < now),
+        outcomes=outcomes if stopped else None,
     )
 
 
 @panels.provider("customer")
 def _due_times_panel(session, sr, viewer, now) -> dict:
-    return {"due_times": due_times(sr, now)}
+    return {"due_times": due_times(sr, now, sla_service.outcomes(session, sr))}
 
 
 # --- the new-request page --------------------------------------------------------------------

@@ -21,7 +21,7 @@ the calendar's standard working day (the first weekday that has hours, Monday by
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -178,6 +178,18 @@ def library_holidays(country: str, year: int) -> Mapping[date, str]:
     return dict(found.items())
 
 
+def has_official_schedule(country: str, year: int, notice_years: Collection[int] = ()) -> bool:
+    """Whether a calendar of ``country`` counts ``year`` on an official schedule: for China, when
+    chinesecalendar knows the year or the State Council's notice for it was imported
+    (``notice_years``, the years of the overrides an import wrote). Overrides an admin added by
+    hand do not make a schedule: without the notice the rest of the year is still the fallback.
+    Other countries' holidays come from the holidays library, which has no yearly notice to
+    miss. The request page and the admins' calendar page both ask this."""
+    if (country or "").upper() != "CN":
+        return True
+    return official_cn_year_known(year) or year in notice_years
+
+
 def official_years(country: str) -> range | None:
     """The years chinesecalendar covers (China only)."""
     if country != "CN":
@@ -205,8 +217,11 @@ class BusinessCalendar:
         country: str = "CN",
         overrides: Mapping[date, Override] | None = None,
         name: str = "",
+        notice_years: Collection[int] = (),
     ) -> None:
         self.name = name
+        # the years whose official notice was imported as overrides (see has_official_schedule)
+        self.notice_years = frozenset(notice_years)
         self.timezone = timezone
         self.tz = ZoneInfo(timezone)
         self.country = (country or "").upper()
@@ -263,6 +278,9 @@ class BusinessCalendar:
     @staticmethod
     def _weekly_day(d: date, weekly: tuple[Period, ...], source: str) -> Day:
         return Day(d, WORKING if weekly else WEEKEND, weekly, "", source)
+
+    def has_official_schedule(self, year: int) -> bool:
+        return has_official_schedule(self.country, year, self.notice_years)
 
     def uses_fallback(self, d: date) -> bool:
         return self.day(d).source == SOURCE_FALLBACK

@@ -98,6 +98,42 @@ def warn_at(start: datetime, due_at: datetime, clock: Clock, percent: int) -> da
     return clock.add(start, total * (max(0, min(percent, 100)) / 100))
 
 
+# --- the outcome of a finished request -------------------------------------------------------
+
+MET = "met"
+MISSED = "missed"
+ENDED = "ended"  # the request ended before the target fell due, without meeting it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Whether a target was met, and by how much: ``margin`` is the time left before the due
+    time (met) or the time past it (missed), counted on the target's clock, so working time for
+    a target on the business calendar (``working_time``)."""
+
+    state: str  # MET / MISSED / ENDED
+    margin: timedelta
+    working_time: bool
+
+
+def outcome(
+    clock: Clock, due_at: datetime | None, met_at: datetime | None, ended_at: datetime
+) -> Outcome | None:
+    """How a target did: met at ``met_at`` (None: never) against ``due_at``. A target never met
+    is missed when the request ended (``ended_at``) after its due time. None without a due
+    time."""
+    if due_at is None:
+        return None
+    working = not clock.around_the_clock
+    if met_at is not None:
+        if met_at <= due_at:
+            return Outcome(MET, clock.working_time(met_at, due_at), working)
+        return Outcome(MISSED, clock.working_time(due_at, met_at), working)
+    if ended_at > due_at:
+        return Outcome(MISSED, clock.working_time(due_at, ended_at), working)
+    return Outcome(ENDED, timedelta(), working)
+
+
 # --- the explanation -------------------------------------------------------------------------
 
 COUNTED = "counted"

@@ -79,18 +79,16 @@ def load(session: Session, row: Calendar) -> cal.BusinessCalendar:
     cache = session.info.setdefault("portal_calendars", {})
     found = cache.get(row.id)
     if found is None:
-        overrides = {
-            o.day: cal.Override(o.kind, _plain_note(o.note))
-            for o in session.scalars(
-                select(CalendarOverride).where(CalendarOverride.calendar_id == row.id)
-            )
-        }
+        rows = list(
+            session.scalars(select(CalendarOverride).where(CalendarOverride.calendar_id == row.id))
+        )
         found = cache[row.id] = cal.BusinessCalendar(
             timezone=row.timezone,
             working_hours=row.working_hours,
             country=row.country,
-            overrides=overrides,
+            overrides={o.day: cal.Override(o.kind, _plain_note(o.note)) for o in rows},
             name=row.name,
+            notice_years={o.day.year for o in rows if o.note.startswith(NOTICE_MARK)},
         )
     return found
 
@@ -417,8 +415,15 @@ def missing_schedules(session: Session, today: date) -> list[tuple[Calendar, int
             )
         ).all()
     )
-    imported_years = {(cid, d.year) for cid, d in imported}
-    return [(r, y) for r in rows for y in years if (r.id, y) not in imported_years]
+    notice_years: dict[int, set[int]] = {}
+    for cid, d in imported:
+        notice_years.setdefault(cid, set()).add(d.year)
+    return [
+        (r, y)
+        for r in rows
+        for y in years
+        if not cal.has_official_schedule(r.country, y, notice_years.get(r.id, ()))
+    ]
 
 
 def missing_schedule_years(session: Session, today: date) -> list[int]:

@@ -37,6 +37,7 @@ from portal.models import (
 )
 from portal.services import audit, outbox
 from portal.services.notifications import notify
+from portal.services.queue import warned
 from portal.services.timers import Deadline
 
 # whom each kind of event tells; "handler", "contact", "owner" are people on the request
@@ -408,19 +409,15 @@ def board(session: Session, now: datetime, timezone: str) -> Board:
         else_=SR.resolution_due_at,
     )
 
-    def warned(kind: str, due_col):
-        return exists().where(
-            SlaEvent.request_id == SR.id, SlaEvent.kind == kind, SlaEvent.due_at == due_col
-        )
-
     breached = _board_rows(session, or_(res_breached, resp_breached), due, due.asc())
+    # at risk: a running clock whose stored warning instant has come, as on the queue's badge
     at_risk = _board_rows(
         session,
         and_(
             ~or_(res_breached, resp_breached),
             or_(
-                and_(resolution_running, warned("resolution_warn", SR.resolution_due_at)),
-                and_(response_running, warned("response_warn", SR.response_due_at)),
+                and_(resolution_running, warned(SR.resolution_warn_at, now)),
+                and_(response_running, warned(SR.response_warn_at, now)),
             ),
         ),
         due,

@@ -341,6 +341,7 @@ ROW_COLUMNS = (
     SR.updated_at,
     SR.response_due_at,
     SR.resolution_due_at,
+    SR.resolution_warn_at,
     SR.paused_since,
 )
 
@@ -465,8 +466,13 @@ def filter_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple[
 
 # ---------------------------------------------------------------------------------------------
 # Due-time risk (pure)
-
-WARN_FRACTION = 0.75
+#
+# One rule for "at risk", read from the instants stored on the request: a clock is at risk from
+# its warning instant (``resolution_warn_at`` / ``response_warn_at``, where the policy's
+# ``warn_percent`` of the target is used, counted in working time on the clock's calendar by
+# portal.services.sla) until its due time, and breached past the due time. The badge of the
+# queue and the request page reads it here; the dispatcher's board asks the database the same
+# (``warned``), so the two never disagree.
 
 
 @dataclass(frozen=True)
@@ -475,23 +481,22 @@ class DueState:
     seconds: int = 0  # left (ok / at risk) or overdue (breached)
 
 
-def resolution_risk(
-    status: str,
-    submitted_at: datetime,
-    due_at: datetime | None,
-    paused_since: datetime | None,
-    now: datetime,
-) -> DueState:
-    """Where the resolution clock stands: at risk from 75% of the target, breached past it."""
-    if due_at is None or status not in {s.value for s in OPEN_STATUSES}:
+def resolution_risk(sr: ServiceRequest, now: datetime) -> DueState:
+    """Where the request's resolution clock stands at ``now`` (see the rule above)."""
+    due_at = sr.resolution_due_at
+    if due_at is None or sr.status not in {s.value for s in OPEN_STATUSES}:
         return DueState("none")
-    if paused_since is not None:
-        return DueState("paused", max(0, int((due_at - paused_since).total_seconds())))
+    if sr.paused_since is not None:
+        return DueState("paused", max(0, int((due_at - sr.paused_since).total_seconds())))
     left = (due_at - now).total_seconds()
     if left < 0:
         return DueState("breached", int(-left))
-    total = (due_at - submitted_at).total_seconds()
-    elapsed = (now - submitted_at).total_seconds()
-    if total <= 0 or elapsed / total >= WARN_FRACTION:
+    warn_at = sr.resolution_warn_at
+    if warn_at is not None and warn_at <= now:
         return DueState("at_risk", int(left))
     return DueState("ok", int(left))
+
+
+def warned(warn_at_column, now: datetime) -> ColumnElement[bool]:
+    """SQL: the clock's stored warning instant has come (the rule above, for the board)."""
+    return and_(warn_at_column.is_not(None), warn_at_column <= now)

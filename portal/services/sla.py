@@ -291,6 +291,35 @@ def resume(session: Session, sr: ServiceRequest, now: datetime) -> None:
     )
 
 
+# --- the outcome of a finished request ------------------------------------------------------
+
+FINISHED = {"completed", "closed", "cancelled"}
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """How a finished request did against its two targets (None: the target had no due time)."""
+
+    response: rules.Outcome | None
+    resolution: rules.Outcome | None
+
+
+def outcomes(session: Session, sr: ServiceRequest, clocks: Clocks | None = None) -> Outcomes | None:
+    """Whether a finished request (completed, closed or cancelled) met its targets, and by how
+    much on each target's clock; None while it is open (its clock is still running). The
+    response was met by the first response; the resolution by the delivery the customer
+    accepted (``delivered_at``, the latest delivery); a cancelled request was never resolved."""
+    if sr.status not in FINISHED:
+        return None
+    c = clocks or clocks_for(session, sr)
+    ended = sr.cancelled_at or sr.completed_at or sr.closed_at or sr.updated_at
+    resolved = None if sr.status == "cancelled" else (sr.delivered_at or sr.completed_at)
+    return Outcomes(
+        response=rules.outcome(c.response_clock, sr.response_due_at, sr.first_response_at, ended),
+        resolution=rules.outcome(c.resolution_clock, sr.resolution_due_at, resolved, ended),
+    )
+
+
 # --- helpers for the timers ------------------------------------------------------------------
 
 

@@ -74,6 +74,7 @@ class SlaPanel:
     earlier: int  # how many earlier intervals are only in the totals
     until: datetime
     fallback_years: list[int]  # years in the span that run on the fallback calendar
+    outcomes: sla_service.Outcomes | None  # a finished request: met or missed, by how much
 
 
 def _stop_time(sr, now: datetime) -> datetime:
@@ -101,11 +102,10 @@ def sla_panel(session, sr, now: datetime) -> SlaPanel:
     )
     fallback_years: list[int] = []
     if not clock.around_the_clock:
+        calendar = clocks.calendar
         end = max(until, sr.resolution_due_at or until)
-        years = range(clocks.calendar.local_date(sr.submitted_at).year, end.year + 1)
-        fallback_years = [
-            y for y in years if clocks.calendar.country == "CN" and not _has_schedule(clocks, y)
-        ]
+        years = range(calendar.local_date(sr.submitted_at).year, calendar.local_date(end).year + 1)
+        fallback_years = [y for y in years if not calendar.has_official_schedule(y)]
     return SlaPanel(
         policy_text=policy_text,
         calendar_name=clocks.calendar.name,
@@ -115,13 +115,8 @@ def sla_panel(session, sr, now: datetime) -> SlaPanel:
         earlier=len(explanation.intervals) - len(intervals),
         until=until,
         fallback_years=fallback_years,
+        outcomes=sla_service.outcomes(session, sr, clocks),
     )
-
-
-def _has_schedule(clocks: sla_service.Clocks, year: int) -> bool:
-    if cal.official_cn_year_known(year):
-        return True
-    return any(d.year == year for d in clocks.calendar.overrides)
 
 
 @panels.provider("staff")
@@ -319,7 +314,7 @@ def _panel_context(row: Calendar, year: int, override_form=None, notice_form=Non
         "notice_form": notice_form
         or NoticeForm(formdata=None, year=_default_notice_year(row, missing, today)),
         "official": cal.official_years(row.country),
-        "fallback_year": row.country == "CN" and not cal.official_cn_year_known(year),
+        "fallback_year": not calendar_service.load(db.session, row).has_official_schedule(year),
         "notice_mark": calendar_service.NOTICE_MARK,
         "import_result": None,
         "notice_errors": [],

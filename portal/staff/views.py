@@ -128,13 +128,7 @@ def queue():
             "contact": request_contact(
                 row.request, current_user, staff_on_request=row.staff_on_request
             ),
-            "due": queue_service.resolution_risk(
-                row.request.status,
-                row.request.submitted_at,
-                row.request.resolution_due_at,
-                row.request.paused_since,
-                now,
-            ),
+            "due": queue_service.resolution_risk(row.request, now),
         }
         for row in page.rows
     ]
@@ -179,13 +173,7 @@ def request_detail(number: str):
         abort(404)
     access = detail.access
     contact = presenters.contact_for(detail.sr, access)
-    due = queue_service.resolution_risk(
-        detail.sr.status,
-        detail.sr.submitted_at,
-        detail.sr.resolution_due_at,
-        detail.sr.paused_since,
-        now,
-    )
+    due = queue_service.resolution_risk(detail.sr, now)
     return render_template(
         "staff/request.html",
         d=detail,

@@ -28,7 +28,9 @@ def desk(factory, db_session):
     eng2 = factory.staff("engineer", name="Eng Bo")
     dispatcher = factory.staff("dispatcher")
 
-    def req(status="in_progress", due=timedelta(hours=5), priority="P2", **fields):
+    # due times as the policy sets them (P2: 24 h), so that only the requests meant to be at
+    # risk have passed their stored warning instant (75 % of the target used)
+    def req(status="in_progress", due=timedelta(hours=21), priority="P2", **fields):
         sr = factory.request(contact, now=now - timedelta(hours=3))
         sr.status, sr.priority = status, priority
         sr.first_response_at = sr.submitted_at
@@ -41,11 +43,10 @@ def desk(factory, db_session):
     breached = req(due=-timedelta(minutes=10), handler_id=eng.id, escalation_level=1)
     resp_breached = req(status="pending_assignment", first_response_at=None)
     resp_breached.response_due_at = now - timedelta(minutes=1)
+    # P1, 4 h: 30 min left, past its warning instant (the board reads the stored instant, not
+    # whether the warning job has run yet)
     at_risk = req(due=timedelta(minutes=30), handler_id=eng.id, priority="P1")
-    db_session.add(
-        SlaEvent(request_id=at_risk.id, kind="resolution_warn", due_at=at_risk.resolution_due_at)
-    )
-    fine = req(due=timedelta(days=2), handler_id=eng2.id, priority="P3")
+    fine = req(due=timedelta(days=14), handler_id=eng2.id, priority="P3")
     not_started = req(handler_id=eng2.id, assigned_at=now - timedelta(hours=9))
     db_session.add(
         SlaEvent(request_id=not_started.id, kind="not_started", due_at=now - timedelta(hours=1))
