@@ -72,6 +72,12 @@ def create_app(config: dict | None = None) -> Flask:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:40] or secrets.token_hex(8)
 
+    # control characters in the address, a form or a file name stop here (after the request id:
+    # the 400 page quotes it)
+    from portal.web import input_guard
+
+    input_guard.init_app(app)
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -57,6 +57,7 @@ from portal.staff import bp
 from portal.web import panels, printable
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
+from portal.web.forms import PortalForm
 from portal.web.rendering import wants_fragment
 from portal.web.request_actions import Authorized, authorize, load_request, require_roles
 
@@ -85,7 +86,7 @@ def _score(value) -> int | None:
     return _optional_int(value)
 
 
-class DeliverForm(FlaskForm):
+class DeliverForm(PortalForm):
     service_item = StringField(
         _l("Service item"),
         validators=[
@@ -115,7 +116,7 @@ class DeliverForm(FlaskForm):
         return [f for f in (self.files.data or []) if getattr(f, "filename", "")]
 
 
-class SignForm(FlaskForm):
+class SignForm(PortalForm):
     typed_name = StringField(
         _l("Your name, typed"),
         validators=[
@@ -126,7 +127,7 @@ class SignForm(FlaskForm):
     signature = HiddenField()
 
 
-class RecordFeedbackForm(FlaskForm):
+class RecordFeedbackForm(PortalForm):
     channel = SelectField(
         _l("How the rating was given"),
         choices=[SelectChoice(k, v) for k, v in CHANNEL_LABELS.items()],
@@ -159,7 +160,7 @@ class RecordFeedbackForm(FlaskForm):
     deadline = DateField(_l("Deadline"), validators=[Optional()])
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(PortalForm):
     measure = TextAreaField(
         _l("Improvement measure"),
         validators=[DataRequired(message=_l("Describe the measure."))],
@@ -168,7 +169,7 @@ class MeasureForm(FlaskForm):
     deadline = DateField(_l("Deadline"), validators=[InputRequired(message=_l("Give a deadline."))])
 
 
-class MeasureStatusForm(FlaskForm):
+class MeasureStatusForm(PortalForm):
     measure_id = HiddenField(validators=[DataRequired()])
     status = SelectField(
         _l("Status"),
