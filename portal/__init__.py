@@ -74,6 +74,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(customer_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
 
+    # control characters in the address, a form or a file name stop here (after the request id:
+    # the 400 page quotes it)
+    from portal.web import input_guard
+
+    input_guard.init_app(app)
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

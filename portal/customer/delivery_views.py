@@ -43,6 +43,7 @@ from portal.services import listing
 from portal.web import panels, printable
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
+from portal.web.forms import PortalForm
 
 
 def _int_or_none(value) -> int | None:
@@ -55,7 +56,7 @@ def _int_or_none(value) -> int | None:
 SCORE_CHOICES = [SelectChoice(str(n), str(n)) for n in feedback_rules.SCORES]
 
 
-class AcceptanceForm(FlaskForm):
+class AcceptanceForm(PortalForm):
     """服务交付验收单 as the customer signs it."""
 
     met = SelectMultipleField(_l("Acceptance criteria"), coerce=int, validate_choice=False)
@@ -87,7 +88,7 @@ class AcceptanceForm(FlaskForm):
     content_hash = HiddenField()
 
 
-class RateForm(FlaskForm):
+class RateForm(PortalForm):
     """客户反馈表 as the customer fills it in."""
 
     score_response = RadioField(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.web.forms import PortalForm
+
 TOO_LONG = _l("At most %(max)d characters.")
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(PortalForm):
     body = TextAreaField(
         _l("Your message"),
         validators=[
@@ -27,7 +28,7 @@ class ReplyForm(FlaskForm):
         ]
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortalForm):
     answer = TextAreaField(
         _l("Your answer"),
         validators=[
@@ -37,7 +38,7 @@ class AnswerForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(PortalForm):
     reason = TextAreaField(
         _l("Why (optional)"), validators=[Optional(), Length(max=2000, message=TOO_LONG)]
     )

@@ -58,6 +58,7 @@ from portal.web import panels, printable
 from portal.web.auth import actor
 from portal.web.common import safe_next
 from portal.web.domain_errors import transition_message
+from portal.web.forms import PortalForm
 from portal.web.rendering import wants_fragment
 from portal.web.request_actions import Authorized, authorize, load_request, require_roles
 
@@ -86,7 +87,7 @@ def _score(value) -> int | None:
     return _optional_int(value)
 
 
-class DeliverForm(FlaskForm):
+class DeliverForm(PortalForm):
     service_item = StringField(
         _l("Service item"),
         validators=[
@@ -116,7 +117,7 @@ class DeliverForm(FlaskForm):
         return [f for f in (self.files.data or []) if getattr(f, "filename", "")]
 
 
-class SignForm(FlaskForm):
+class SignForm(PortalForm):
     typed_name = StringField(
         _l("Your name, typed"),
         validators=[
@@ -127,7 +128,7 @@ class SignForm(FlaskForm):
     signature = HiddenField()
 
 
-class RecordFeedbackForm(FlaskForm):
+class RecordFeedbackForm(PortalForm):
     channel = SelectField(
         _l("How the rating was given"),
         choices=[SelectChoice(k, v) for k, v in CHANNEL_LABELS.items()],
@@ -160,7 +161,7 @@ class RecordFeedbackForm(FlaskForm):
     deadline = DateField(_l("Deadline"), validators=[Optional()])
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(PortalForm):
     measure = TextAreaField(
         _l("Improvement measure"),
         validators=[DataRequired(message=_l("Describe the measure."))],
@@ -169,7 +170,7 @@ class MeasureForm(FlaskForm):
     deadline = DateField(_l("Deadline"), validators=[InputRequired(message=_l("Give a deadline."))])
 
 
-class MeasureStatusForm(FlaskForm):
+class MeasureStatusForm(PortalForm):
     measure_id = HiddenField(validators=[DataRequired()])
     next = HiddenField()  # the list to come back to (a plain POST), a same-site path
     status = SelectField(

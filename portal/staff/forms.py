@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,7 +18,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional
 from portal.domain.vocabulary import Channel, Priority, RequestType, Status
 from portal.services import queue as queue_service
 from portal.staff.forms_workflow import ClassifyForm
-from portal.web.forms import IntakeForm
+from portal.web.forms import IntakeForm, PortalForm
 from portal.web.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS
 
 
@@ -32,7 +31,7 @@ def _optional_int(value) -> int | None:
     return number
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(PortalForm):
     """The queue's filters, read from the query string (a GET form: no CSRF token)."""
 
     class Meta:

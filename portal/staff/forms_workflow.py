@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
@@ -26,6 +25,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.domain.vocabulary import Priority, RequestType
+from portal.web.forms import PortalForm
 from portal.web.labels import IMPACT_LABELS, LEVEL_LABELS, PRIORITY_LABELS, TYPE_LABELS
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -54,7 +54,7 @@ def _levels():
     return [SelectChoice(k, v) for k, v in LEVEL_LABELS.items()]
 
 
-class ClassifyForm(FlaskForm):
+class ClassifyForm(PortalForm):
     action = HiddenField(validators=[AnyOf(["classify", "reclassify"])])
     type = SelectField(
         _l("Type"), choices=[SelectChoice(t.value, TYPE_LABELS[t]) for t in RequestType]
@@ -87,7 +87,7 @@ class ClassifyForm(FlaskForm):
     )
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     action = HiddenField(validators=[AnyOf(["assign", "reassign"])])
     handler_id = IntegerField(
         _l("Handler"), validators=[InputRequired(message=_l("Choose a handler."))]
@@ -101,7 +101,7 @@ class AssignForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     can_start_at = DateTimeLocalField(
         _l("I can start at"),
         format=LOCAL_FORMATS,
@@ -109,7 +109,7 @@ class ConfirmForm(FlaskForm):
     )
 
 
-class CollaboratorForm(FlaskForm):
+class CollaboratorForm(PortalForm):
     person_id = SelectField(
         _l("Collaborator"),
         coerce=int,
@@ -132,7 +132,7 @@ class CollaboratorForm(FlaskForm):
     )
 
 
-class StepForm(FlaskForm):
+class StepForm(PortalForm):
     occurred_at = DateTimeLocalField(
         _l("Time"),
         format=LOCAL_FORMATS,
@@ -162,7 +162,7 @@ class StepForm(FlaskForm):
         ]
 
 
-class RecordForm(FlaskForm):
+class RecordForm(PortalForm):
     problems = TextAreaField(
         _l("Problems met"), validators=[Optional(), Length(max=5000, message=TOO_LONG)]
     )
@@ -174,7 +174,7 @@ class RecordForm(FlaskForm):
     )
 
 
-class AskForm(FlaskForm):
+class AskForm(PortalForm):
     what = TextAreaField(
         _l("What the customer should provide"),
         validators=[
@@ -185,7 +185,7 @@ class AskForm(FlaskForm):
     needed_by = DateTimeLocalField(_l("Needed by"), format=LOCAL_FORMATS, validators=[Optional()])
 
 
-class MessageForm(FlaskForm):
+class MessageForm(PortalForm):
     kind = RadioField(
         _l("Kind"),
         choices=[

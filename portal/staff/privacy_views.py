@@ -23,7 +23,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 from wtforms import DateField, IntegerField, StringField, TextAreaField
@@ -38,6 +37,7 @@ from portal.services import privacy, retention
 from portal.staff import bp
 from portal.web import panels
 from portal.web.auth import actor
+from portal.web.forms import PortalForm
 from portal.web.rendering import wants_fragment
 
 ADMIN = "admin"
@@ -60,7 +60,7 @@ def _request_or_404(number: str) -> ServiceRequest:
 # --- contact reveal ------------------------------------------------------------------------------
 
 
-class RevealForm(FlaskForm):
+class RevealForm(PortalForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[
@@ -198,7 +198,7 @@ def masked_data(value, key: str | None = None):
     return value
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PortalForm):
     class Meta:
         csrf = False
 

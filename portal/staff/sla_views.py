@@ -16,7 +16,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -37,6 +36,7 @@ from portal.services import sla as sla_service
 from portal.staff import bp
 from portal.web import panels
 from portal.web.auth import actor
+from portal.web.forms import PortalForm
 from portal.web.rendering import wants_fragment
 
 # the panel shows the latest intervals; the totals cover the whole life of the request
@@ -204,7 +204,7 @@ def problem_text(problem: cal.NoticeProblem) -> str:
 # --- the admins' calendar page ---------------------------------------------------------------
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(PortalForm):
     day = DateField(_l("Date"), validators=[DataRequired()])
     kind = SelectField(
         _l("Kind"),
@@ -216,7 +216,7 @@ class OverrideForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=150)])
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(PortalForm):
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
     text = TextAreaField(_l("Text of the notice"), validators=[DataRequired(), Length(max=20000)])
 
@@ -224,7 +224,7 @@ class NoticeForm(FlaskForm):
 WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(PortalForm):
     calendar_id = HiddenField()
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])

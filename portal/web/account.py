@@ -18,11 +18,12 @@ from portal.db import db
 from portal.models import utcnow
 from portal.services import accounts
 from portal.web.auth import actor, end_browser_session, session_max_age
+from portal.web.forms import PortalForm
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Please enter your name.")), Length(max=100)],
@@ -36,7 +37,7 @@ class ProfileForm(FlaskForm):
         ]
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[
@@ -64,7 +65,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-class LogoutEverywhereForm(FlaskForm):
+class LogoutEverywhereForm(PortalForm):
     """Only the CSRF token."""
 
 

@@ -7,6 +7,8 @@ import logging
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
 
+from portal.web.input_guard import ControlCharacters
+
 log = logging.getLogger("portal.errors")
 
 
@@ -20,6 +22,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_e):
         return render_template("errors/400.html", code=400, ref=g.get("request_id"), csrf=True), 400
+
+    @app.errorhandler(ControlCharacters)
+    def _control_characters(e: ControlCharacters):
+        return (
+            render_template(
+                "errors/400.html",
+                code=400,
+                ref=g.get("request_id"),
+                control_characters=e,
+            ),
+            400,
+        )
 
     @app.errorhandler(500)
     def _server_error(e):

@@ -33,15 +33,35 @@ from portal.domain.vocabulary import Priority, RequestType
 from portal.models import utcnow
 from portal.services.attachments import MAX_FILES, format_size, stream_size
 from portal.services.requests import Intake
+from portal.web.input_guard import removed_fields
 from portal.web.labels import PRIORITY_LABELS, TYPE_LABELS
 
+CONTROL_CHARACTERS_REMOVED = _l(
+    "Invisible control characters were taken out of this. Check it and send it again."
+)
 
-class LoginForm(FlaskForm):
+
+class PortalForm(FlaskForm):
+    """The base of every form in the portal. A field that arrived with control characters
+    (taken out at the edge, portal/web/input_guard.py) is refused with its own error; what was
+    typed around them is kept in the field."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        removed = removed_fields()
+        for field in self:
+            if field.name in removed:
+                field.errors = [CONTROL_CHARACTERS_REMOVED, *field.errors]
+                valid = False
+        return valid
+
+
+class LoginForm(PortalForm):
     identifier = StringField(_l("E-mail or mobile"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(PortalForm):
     """服务请求登记表: the fields the customer fills in on the portal and the desk registers on
     their behalf (the staff Register screen adds the contact and the channel)."""
 
