@@ -32,6 +32,8 @@ def enqueue_after_commit(session: Session, func: str, *args: Any, **options: Any
 
 @event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction has not committed yet
     pending = session.info.pop("portal_after_commit", None)
     if not pending:
         return
@@ -42,4 +44,6 @@ def _flush_jobs(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: the rest of the transaction may still commit
     session.info.pop("portal_after_commit", None)
