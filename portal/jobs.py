@@ -4,7 +4,6 @@ twice. The app is created lazily, once per worker process."""
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
 
 _app: Flask | None = None
 
@@ -39,27 +38,13 @@ def request_submitted(request_id: int) -> int:
     app = _get_app()
     with app.app_context():
         from portal.db import db
-        from portal.models import Account, AccountRole, ServiceRequest
-        from portal.services.notifications import notify
+        from portal.models import ServiceRequest
+        from portal.services.requests import tell_supervisors
 
         session = db.session
         sr = session.get(ServiceRequest, request_id)
         if sr is None:
             return 0
-        supervisors = session.scalars(
-            select(Account.id)
-            .join(AccountRole, AccountRole.account_id == Account.id)
-            .where(AccountRole.role == "supervisor", Account.active.is_(True))
-        ).all()
-        told = 0
-        for staff_id in supervisors:
-            told += notify(
-                session,
-                staff_id,
-                "request_submitted",
-                sr.id,
-                {"number": sr.number},
-                dedupe_key=f"submitted:{sr.id}:{staff_id}",
-            )
+        told = tell_supervisors(session, sr)
         session.commit()
         return told

@@ -30,8 +30,20 @@ def enqueue_after_commit(session: Session, func: str, *args: Any, **options: Any
     session.info.setdefault("portal_after_commit", []).append((func, args, options))
 
 
+def take_after_commit(session: Session, func: str | None = None) -> list[tuple]:
+    """Take back the jobs waiting for this session's commit (those of ``func``, or all) and
+    return their arguments: for a caller that does their work itself, or leaves it to a sweep
+    (the demo seed, which runs before any Redis does)."""
+    pending = session.info.get("portal_after_commit") or []
+    taken = [args for name, args, _options in pending if func is None or name == func]
+    session.info["portal_after_commit"] = [p for p in pending if func is not None and p[0] != func]
+    return taken
+
+
 @event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction has not committed yet
     pending = session.info.pop("portal_after_commit", None)
     if not pending:
         return
@@ -42,4 +54,6 @@ def _flush_jobs(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: the rest of the transaction may still commit
     session.info.pop("portal_after_commit", None)

@@ -74,3 +74,26 @@ def test_rolled_back_submission_enqueues_nothing(db_session, factory, redis_url)
     assert queue.count == 0
     _work(queue)
     assert db_session.scalars(select(Notification)).all() == []
+
+
+def test_a_savepoint_inside_the_transaction_enqueues_nothing_before_the_commit(
+    db_session, factory, redis_url
+):
+    """Releasing a savepoint (an SLA event recorded once under its unique key, a calendar made on
+    first need) is not the commit: the jobs and the SLA timers wait for the transaction."""
+    from rq.registry import ScheduledJobRegistry
+
+    queue = _queue(redis_url)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    factory.staff("supervisor")
+    contact = factory.customer()
+    db_session.commit()
+    sr = factory.request(contact)
+    with db_session.begin_nested():
+        factory.organisation()
+    assert queue.count == 0 and scheduled.count == 0
+    # a savepoint rolled back leaves the rest of the transaction, and its jobs, as they were
+    db_session.begin_nested().rollback()
+    db_session.commit()
+    assert [job.args for job in queue.jobs] == [(sr.id,)]
+    assert scheduled.count > 0  # the request's SLA deadlines

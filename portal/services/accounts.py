@@ -219,7 +219,8 @@ def create_account(
     kind: AccountKind | str,
     email: str,
     name: str,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     phone: str | None = None,
     organisation_id: int | None = None,
     is_org_admin: bool = False,
@@ -227,6 +228,10 @@ def create_account(
     roles: list[str] | tuple[str, ...] = (),
     locale: str | None = None,
 ) -> Account:
+    """A new account with ``password``, or with ``password_hash`` when the caller hashed it
+    already (the demo gives all its accounts one password and hashes it once)."""
+    if (password is None) == (password_hash is None):
+        raise ValueError("give a password or its hash")
     kind = AccountKind(kind)
     if kind is AccountKind.CUSTOMER and organisation_id is None:
         raise AccountError("a customer belongs to an organisation")
@@ -237,7 +242,7 @@ def create_account(
         email=email.strip().lower(),
         name=name.strip(),
         phone=phone,
-        password_hash=security.hash_password(password),
+        password_hash=password_hash or security.hash_password(password or ""),
         organisation_id=organisation_id,
         is_org_admin=is_org_admin,
         department_id=department_id,

@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
-from portal.models import Account, Organisation, ServiceRequest
+from portal.models import Account, AccountRole, Organisation, ServiceRequest
 from portal.queue import enqueue_after_commit
 from portal.services import audit, sla
+from portal.services.notifications import notify
 from portal.services.numbers import next_number
 
 
@@ -81,6 +82,27 @@ def submit(
     )
     enqueue_after_commit(session, "portal.jobs.request_submitted", sr.id)
     return sr
+
+
+def tell_supervisors(session: Session, sr: ServiceRequest) -> int:
+    """Tell every active supervisor that ``sr`` awaits classification (the job after intake
+    does it; once per supervisor). Returns how many were told."""
+    supervisors = session.scalars(
+        select(Account.id)
+        .join(AccountRole, AccountRole.account_id == Account.id)
+        .where(AccountRole.role == "supervisor", Account.active.is_(True))
+    ).all()
+    told = 0
+    for staff_id in supervisors:
+        told += notify(
+            session,
+            staff_id,
+            "request_submitted",
+            sr.id,
+            {"number": sr.number},
+            dedupe_key=f"submitted:{sr.id}:{staff_id}",
+        )
+    return told
 
 
 # --- finding the customer contact a call or an e-mail is about --------------------------------

@@ -15,7 +15,7 @@
   (``warn_at``), are stored on the request (``response_warn_at``, ``resolution_warn_at``) wherever
   the due times are set, recomputed or shifted, and whenever the clock's state changes (NULL while
   there is no warning to come: responded, paused, delivered, closed). A flush listener keeps them
-  right for code that sets due times directly (the demo, a bulk change).
+  right for code that sets due times directly (a test, a bulk change).
 
 - A change of a calendar (the yearly notice imported, an override added or removed, the working
   hours, zone or country changed) moves the due and warning instants of the open requests on it
@@ -397,7 +397,7 @@ _WARN_INPUTS = (
 
 @event.listens_for(Session, "before_flush")
 def _warn_times_follow_the_clock(session: Session, flush_context, instances) -> None:
-    """Code that moves a clock without this module (the demo setting due times, a test, a bulk
+    """Code that moves a clock without this module (a test setting due times, a bulk
     change) still gets the warning instants right: a change of anything they depend on
     recomputes them, unless they were computed from exactly the current values. Registered
     after the priority listener above, so a recomputation there is seen here."""

@@ -224,6 +224,8 @@ def _notice_changes(session: Session, _ctx, _instances) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _collect(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its changes are collected when the transaction commits
     if session.dirty or session.new:
         session.flush()  # commit flushes after this event: flush first to notice the changes
     touched = session.info.pop("portal_sla_touched", None) or []
@@ -290,6 +292,8 @@ def drop_fired(session: Session, deadlines: list[Deadline]) -> list[Deadline]:
 
 @event.listens_for(Session, "after_commit")
 def _schedule(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop("portal_sla_jobs", None)
     if not pending:
         return
@@ -303,6 +307,8 @@ def _schedule(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: the rest of the transaction may still commit
     for key in ("portal_sla_jobs", "portal_sla_touched", "portal_sla_changed"):
         session.info.pop(key, None)
 

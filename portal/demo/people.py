@@ -1,0 +1,151 @@
+"""The demo's desk and its customers, as plain data: departments, the skill matrix's skills, the
+working calendar, two customer organisations with their contacts, and one staff account per role
+(the builder creates them; portal.demo.scenarios says what they did)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from portal.domain.vocabulary import RequestType
+
+
+class Department(NamedTuple):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class Skill(NamedTuple):
+    code: str
+    name_zh: str
+    name_en: str
+    request_type: RequestType
+    category: str
+
+
+class Organisation(NamedTuple):
+    code: str
+    name: str
+    colleagues_may_view: bool
+
+
+class Customer(NamedTuple):
+    key: str
+    organisation: str
+    name: str
+    mobile: str
+    email: str
+    org_admin: bool = False
+
+
+class StaffMember(NamedTuple):
+    key: str
+    name: str
+    email: str
+    department: str
+    roles: tuple[str, ...]
+    title: str  # as `portal demo` prints it
+    skills: dict[str, int] = {}  # skill code → level 1–5
+
+
+DEPARTMENTS = [
+    Department("support", "技术支持部", "Support"),
+    Department("rnd", "研发部", "R&D"),
+    Department("test", "测试部", "Test"),
+    Department("ops", "运维部", "Operations"),
+]
+
+F, C, OPT, D = (
+    RequestType.FAULT,
+    RequestType.CONSULTATION,
+    RequestType.OPTIMISATION,
+    RequestType.DELIVERY,
+)
+SKILLS = [
+    Skill("fault-login", "登录与认证故障", "Login and authentication faults", F, "login"),
+    Skill("fault-database", "数据库故障", "Database faults", F, "database"),
+    Skill("fault-network", "网络与终端故障", "Network and device faults", F, "network"),
+    Skill("consult-usage", "产品使用咨询", "Product usage questions", C, "usage"),
+    Skill("consult-integration", "接口集成咨询", "Integration questions", C, "integration"),
+    Skill("optim-performance", "性能优化", "Performance tuning", OPT, "performance"),
+    Skill("optim-workflow", "流程与报表优化", "Workflow and report improvements", OPT, "workflow"),
+    Skill("delivery-deployment", "部署实施", "Deployment", D, "deployment"),
+    Skill("delivery-inspection", "定期巡检", "Periodic inspection", D, "inspection"),
+]
+
+CALENDAR_NAME = "中国大陆工作日 / Mainland China working days"
+CALENDAR_COUNTRY = "CN"
+# Monday to Friday, 09:00–12:00 and 13:00–18:00 (public holidays come from the country)
+WORKING_HOURS = {str(d): [["09:00", "12:00"], ["13:00", "18:00"]] for d in range(5)}
+
+ORGANISATIONS = [
+    Organisation("ACME", "华东制造有限公司", colleagues_may_view=True),
+    Organisation("STAR", "星河零售集团", colleagues_may_view=False),
+]
+# the organisation whose presence says the demo is seeded
+MARKER_ORG = "ACME"
+
+CUSTOMERS = [
+    Customer("li", "ACME", "李明", "13812345678", "li.ming@acme.example.com"),
+    Customer("wang", "ACME", "王芳", "13800001234", "wang.fang@acme.example.com"),
+    Customer("chen", "ACME", "陈建国", "13900002222", "chen.jianguo@acme.example.com", True),
+    Customer("zhao", "STAR", "赵丽", "13700003333", "zhao.li@star.example.com"),
+    Customer("sun", "STAR", "孙伟", "13600004444", "sun.wei@star.example.com"),
+    Customer("zhou", "STAR", "周敏", "13500005555", "zhou.min@star.example.com", True),
+]
+
+STAFF = [
+    StaffMember("agent", "刘洋", "agent@desk.example.com", "support", ("agent",), "agent"),
+    StaffMember(
+        "supervisor",
+        "赵静",
+        "supervisor@desk.example.com",
+        "support",
+        ("supervisor",),
+        "supervisor",
+        {"fault-login": 4, "fault-database": 4, "consult-usage": 5},
+    ),
+    StaffMember(
+        "dispatcher",
+        "黄磊",
+        "dispatcher@desk.example.com",
+        "support",
+        ("dispatcher",),
+        "dispatcher",
+    ),
+    StaffMember(
+        "eng1",
+        "张强",
+        "engineer1@desk.example.com",
+        "support",
+        ("engineer",),
+        "engineer",
+        {
+            "fault-login": 5,
+            "fault-database": 4,
+            "consult-integration": 4,
+            "optim-performance": 4,
+            "optim-workflow": 3,
+            "consult-usage": 4,
+        },
+    ),
+    StaffMember(
+        "eng2",
+        "王涛",
+        "engineer2@desk.example.com",
+        "ops",
+        ("engineer",),
+        "engineer",
+        {
+            "fault-network": 5,
+            "fault-database": 4,
+            "delivery-deployment": 5,
+            "delivery-inspection": 4,
+            "consult-usage": 3,
+        },
+    ),
+    StaffMember("admin", "孙浩", "admin@desk.example.com", "ops", ("admin",), "admin"),
+]
+
+# everyone above by key (customers and staff have distinct keys)
+NAMES = {p.key: p.name for p in [*CUSTOMERS, *STAFF]}
