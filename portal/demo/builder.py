@@ -22,7 +22,6 @@ from portal.domain.classification import urgency_from_proposal
 from portal.domain.vocabulary import Channel, Priority, RequestType
 from portal.models import (
     Account,
-    Calendar,
     DeliveryCriterion,
     Department,
     Feedback,
@@ -76,18 +75,8 @@ class Builder:
         self.clock.set(at)
         self.departments = {d.code: _department(s, d) for d in people.DEPARTMENTS}
         self.skills = {k.code: _skill(s, k) for k in people.SKILLS}
-        calendar = s.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
-        if calendar is None:
-            calendar = calendars.save_calendar(
-                s,
-                audit.SYSTEM,
-                at,
-                None,
-                people.CALENDAR_NAME,
-                self.timezone,
-                people.CALENDAR_COUNTRY,
-                people.WORKING_HOURS,
-            )
+        # the desk's default calendar, made as on a fresh install: in the desk's zone
+        calendar = calendars.default_calendar(s, self.timezone)
         sla.ensure_default_policies(s)
         self.organisations = {
             o.code: _organisation(s, o, calendar.id, at) for o in people.ORGANISATIONS

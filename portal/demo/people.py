@@ -73,10 +73,7 @@ SKILLS = [
     Skill("delivery-inspection", "定期巡检", "Periodic inspection", D, "inspection"),
 ]
 
-CALENDAR_NAME = "中国大陆工作日 / Mainland China working days"
-CALENDAR_COUNTRY = "CN"
-# Monday to Friday, 09:00–12:00 and 13:00–18:00 (public holidays come from the country)
-WORKING_HOURS = {str(d): [["09:00", "12:00"], ["13:00", "18:00"]] for d in range(5)}
+# the calendar is the desk's default one, made as on a fresh install (services.calendars)
 
 ORGANISATIONS = [
     Organisation("ACME", "华东制造有限公司", colleagues_may_view=True),
