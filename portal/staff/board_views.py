@@ -23,6 +23,8 @@ from portal.services import escalation
 from portal.staff import bp
 from portal.web import panels
 from portal.web.auth import actor
+from portal.web.forms import CONTROL_CHARACTERS_REMOVED
+from portal.web.input_guard import removed_fields
 from portal.web.rendering import page_or_fragment, wants_fragment
 
 BOARD_ROLES = ("dispatcher", "supervisor", "admin")
@@ -103,6 +105,9 @@ def sla_explain(number: str):
     text = request.form.get("explanation", "")
     now = utcnow()
     try:
+        if "explanation" in removed_fields():
+            # what was typed, less its control characters, comes back to be checked and sent
+            raise escalation.ExplanationError(str(CONTROL_CHARACTERS_REMOVED))
         escalation.explain_to_customer(session, actor(), sr, text, now)
     except escalation.ExplanationError as exc:
         session.rollback()
