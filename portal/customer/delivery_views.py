@@ -29,13 +29,13 @@ from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, T
 from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal import presenters
 from portal.customer import bp
 from portal.db import db
 from portal.domain import delivery as delivery_rules
 from portal.domain import feedback as feedback_rules
 from portal.domain import lifecycle
 from portal.models import utcnow
+from portal.presentation import presenters
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
 from portal.services import lifecycle as lifecycle_service

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from portal.services.attachments import format_size
 from portal.web.forms import IntakeForm
-
-__all__ = ["NewRequestForm", "format_size"]
 
 
 class NewRequestForm(IntakeForm):

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.customer import bp
@@ -24,29 +23,6 @@ from portal.services import sla as sla_service
 from portal.web import panels
 
 STOPPED = sla_service.FINISHED
-# the holiday names of chinesecalendar, in the reader's language
-HOLIDAY_LABELS = {
-    "New Year's Day": _l("New Year's Day"),
-    "Spring Festival": _l("Spring Festival"),
-    "Tomb-sweeping Day": _l("Tomb-sweeping Day"),
-    "Labour Day": _l("Labour Day"),
-    "Dragon Boat Festival": _l("Dragon Boat Festival"),
-    "National Day": _l("National Day"),
-    "Mid-autumn Festival": _l("Mid-autumn Festival"),
-    "Anti-Fascist 70th Day": _l("Anti-Fascist 70th Day"),
-}
-
-
-@bp.app_template_filter("holiday_label")
-def holiday_label(name: str | None) -> str:
-    """A holiday's name for the reader: chinesecalendar's English names are translated; names an
-    admin typed (or the notice's 国庆节) are shown as they are."""
-    if not name:
-        return ""
-    label = HOLIDAY_LABELS.get(name)
-    return str(label) if label is not None else name
-
-
 # a holiday this close ahead is announced on the new-request page
 HOLIDAY_NOTICE_DAYS = 3
 

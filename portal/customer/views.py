@@ -11,21 +11,22 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import presenters
 from portal.customer import bp
-from portal.customer.forms import NewRequestForm, format_size
+from portal.customer.forms import NewRequestForm
 from portal.db import db
-from portal.models import Account, Message, ServiceRequest, utcnow
-from portal.services import attachments, listing, privacy
+from portal.models import Account, Message, utcnow
+from portal.presentation import presenters
+from portal.presentation.formatting import format_size
+from portal.services import attachments, downloads, listing, privacy
 from portal.services.attachments import MAX_FILES
 from portal.web import intake, panels
+from portal.web.downloads import send as send_download
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment
 
@@ -194,35 +195,14 @@ def request_detail(number: str):
 
 @bp.get("/requests/<number>/files/<int:attachment_id>")
 def download(number: str, attachment_id: int):
-    viewer = current_user.account
-    found = attachments.for_download(
+    found = downloads.for_customer(
         db.session,
+        current_user.account,
         number,
         attachment_id,
-        listing.customer_scope(viewer),
-        attachments.customer_visible(),
+        current_app.config["UPLOAD_FOLDER"],
+        utcnow(),
     )
     if found is None:
         abort(404)
-    path = attachments.stored_path(found, current_app.config["UPLOAD_FOLDER"])
-    if not path.is_file():
-        abort(404)
-    if found.content_type == privacy.TEXT_TYPE:
-        sr = db.session.get(ServiceRequest, found.request_id)
-        if not privacy.access_for(db.session, sr, viewer, utcnow()).insider:
-            # colleagues of the contact get a copy with its personal data redacted
-            from portal.staff.privacy_views import redacted_download
-
-            return redacted_download(found, path)
-    response = send_file(
-        path,
-        mimetype=found.content_type,  # text/* gets "; charset=utf-8" added
-        as_attachment=True,
-        download_name=found.original_name,
-        etag=found.sha256,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_download(found)

@@ -17,7 +17,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import presenters
 from portal.customer import bp
 from portal.customer import forms_workflow as forms
 from portal.db import db
@@ -30,6 +29,7 @@ from portal.models import (
     ServiceRequest,
     utcnow,
 )
+from portal.presentation import presenters
 from portal.services import attachments as attachment_service
 from portal.services import lifecycle as lifecycle_service
 from portal.services import listing, workflow

@@ -209,3 +209,12 @@ def _joins(a: Interval, b: Interval) -> bool:
         return True
     # counted time joins across the lunch break only within the same kind of day
     return a.reasons[-1:] == b.reasons[:1]
+
+
+def family(kind: str) -> str:
+    """response_warn → warn, resolution_breach → breach, measure_overdue:7 → measure_overdue."""
+    base = kind.split(":", 1)[0]
+    for suffix in ("_warn", "_breach", "_escalation"):
+        if base.endswith(suffix):
+            return suffix[1:]
+    return base

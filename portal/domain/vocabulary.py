@@ -1,6 +1,6 @@
 """The template's vocabulary: statuses, types, priorities, channels, roles.
 
-Their labels in the reader's language live in portal.web.labels.
+Their labels in the reader's language live in portal.presentation.labels.
 """
 
 from __future__ import annotations

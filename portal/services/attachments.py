@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import ColumnElement, and_, exists, not_, select
 from sqlalchemy.orm import Session
 
 from portal.models import Attachment, HandlingStep, Message, ServiceRequest
+from portal.presentation.formatting import format_size
 from portal.services import audit
 
 CHUNK = 64 * 1024
@@ -72,17 +72,6 @@ CLAIMS: dict[str, frozenset[str]] = {
     "csv": frozenset({TEXT}),
 }
 TEXT_CLAIMS = frozenset({"txt", "log", "csv"})
-
-
-def format_size(n: int) -> str:
-    """A byte count for people, in the reader's language: 20 MB, 1.5 KB, 156 bytes (156 字节)."""
-    if n >= 1024 * 1024:
-        value, unit = n / (1024 * 1024), "MB"
-    elif n >= 1024:
-        value, unit = n / 1024, "KB"
-    else:
-        return ngettext("%(num)d byte", "%(num)d bytes", n)
-    return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
 
 
 class AttachmentRefused(ValueError, metaclass=ABCMeta):

@@ -3,7 +3,7 @@
 Each form is built once, as the reader may see it, into a ``PrintableForm``: the template's
 columns in the template's order (section 三) and one row per record. The printable page and the
 XLSX export both render that one object, so they hold the same fields. Contact data goes through
-portal.presenters (masked unless the reader may see it); internal content (internal files, steps
+portal.presentation.presenters (masked unless the reader may see it); internal content (internal files, steps
 hidden from the customer, internal notes) is never on a form, whoever prints it: the forms are
 the documents both parties sign and keep.
 
@@ -22,7 +22,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from portal import presenters
 from portal.domain import delivery as delivery_rules
 from portal.models import (
     Account,
@@ -32,9 +31,10 @@ from portal.models import (
     Organisation,
     ServiceRequest,
 )
+from portal.presentation import presenters
+from portal.presentation.labels import STATUS_LABELS, TYPE_LABELS
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
-from portal.web.labels import STATUS_LABELS, TYPE_LABELS
 
 FORMS = ("sr", "ir", "sd", "fb")
 

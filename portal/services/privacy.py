@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from portal import presenters
 from portal.domain import pii
 from portal.models import Account, Collaborator, ContactReveal, ServiceRequest
+from portal.presentation import presenters
 from portal.services import audit
 
 REVEAL_MINUTES = 30

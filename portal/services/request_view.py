@@ -27,7 +27,13 @@ from portal.models import (
     Organisation,
     ServiceRequest,
 )
-from portal.presenters import Access, free_text, handling_record_for, person_name, redacted
+from portal.presentation.presenters import (
+    Access,
+    free_text,
+    handling_record_for,
+    person_name,
+    redacted,
+)
 from portal.services import attachments as attachment_service
 from portal.services import privacy
 

@@ -111,7 +111,7 @@ def tell_supervisors(session: Session, sr: ServiceRequest) -> int:
 @dataclass(frozen=True)
 class ContactMatch:
     """A customer contact the desk may register a request for. Raw values: pages show them
-    through portal.presenters (masked)."""
+    through portal.presentation.presenters (masked)."""
 
     id: int
     name: str

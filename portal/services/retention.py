@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Table, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from portal import presenters
 from portal.domain.vocabulary import Status
 from portal.models import Account, Attachment, AuditEvent, Base, ServiceRequest
+from portal.presentation import presenters
 from portal.services import audit
 
 RETENTION_YEARS = 3

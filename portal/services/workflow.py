@@ -33,7 +33,8 @@ from portal.models import (
     Skill,
     StaffSkill,
 )
-from portal.presenters import free_text
+from portal.presentation.labels import PRIORITY_LABELS
+from portal.presentation.presenters import free_text
 from portal.services import audit, outbox, record_quality
 from portal.services import lifecycle as lifecycle_service
 from portal.services.notifications import notify
@@ -321,7 +322,6 @@ def _assignment_mail(
     (a mail is read outside the portal, and logged when no mail server is set)."""
     if not handler.email:
         return
-    from portal.web.labels import PRIORITY_LABELS
 
     organisation = session.scalar(
         select(Organisation.name).where(Organisation.id == sr.organisation_id)

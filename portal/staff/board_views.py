@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from portal.db import db
 from portal.models import ServiceRequest, SlaEvent, utcnow
+from portal.presentation import notices
 from portal.services import escalation
 from portal.staff import bp
 from portal.web import panels
@@ -51,7 +52,7 @@ def notifications():
     return render_template(
         "staff/notifications.html",
         items=items,
-        describe=escalation.describe,
+        describe=notices.describe,
         unread_here=sum(1 for n in items if n.read_at is None),
     )
 

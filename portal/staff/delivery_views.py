@@ -43,12 +43,12 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from portal import presenters
 from portal.db import db
 from portal.domain import delivery as delivery_rules
 from portal.domain import feedback as feedback_rules
 from portal.domain import lifecycle
 from portal.models import Account, Feedback, ImprovementMeasure, ServiceRequest, utcnow
+from portal.presentation import presenters
 from portal.services import attachments as attachment_service
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service

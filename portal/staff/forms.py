@@ -16,10 +16,10 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from portal.domain.vocabulary import Channel, Priority, RequestType, Status
+from portal.presentation.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS
 from portal.services import queue as queue_service
 from portal.staff.forms_workflow import ClassifyForm
 from portal.web.forms import IntakeForm, PortalForm
-from portal.web.labels import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS
 
 
 def _optional_int(value) -> int | None:

@@ -10,7 +10,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -28,11 +27,11 @@ from sqlalchemy.orm import aliased
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal import presenters
 from portal.db import db
 from portal.domain import pii
 from portal.domain.masking import mask_email, mask_name, mask_phone
 from portal.models import Account, AuditEvent, ServiceRequest, utcnow
+from portal.presentation import presenters
 from portal.services import privacy, retention
 from portal.staff import bp
 from portal.web import panels
@@ -131,23 +130,6 @@ def reveal_contact(number: str):
         return render_template("staff/_privacy_panel.html", **ctx), 422
     flash(form.reason.errors[0] if form.reason.errors else _("Check the form."), "error")
     return redirect(url_for("staff.request_detail", number=number))
-
-
-# --- text files for people outside the request ---------------------------------------------------
-
-
-def redacted_download(attachment, path) -> Response:
-    """The file with its personal data redacted, generated on the fly (never cached)."""
-    # text/plain: Werkzeug adds "; charset=utf-8" itself
-    response = Response(
-        privacy.redacted_lines(path), mimetype="text/plain", direct_passthrough=True
-    )
-    response.headers.set("Content-Disposition", "attachment", filename=attachment.original_name)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Redacted"] = "1"
-    return response
 
 
 # --- admin: reveals ------------------------------------------------------------------------------

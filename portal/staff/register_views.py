@@ -8,13 +8,14 @@ from flask import abort, current_app, flash, make_response, redirect, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import presenters
 from portal.db import db
 from portal.domain.vocabulary import Channel, Role
 from portal.models import Account
+from portal.presentation import presenters
+from portal.presentation.formatting import format_size
 from portal.services import requests as sr_service
 from portal.services import workflow
-from portal.services.attachments import MAX_FILES, format_size
+from portal.services.attachments import MAX_FILES
 from portal.staff import bp
 from portal.staff.forms import RegisterClassifyForm, RegisterForm
 from portal.web import intake

@@ -31,6 +31,7 @@ from portal.db import db
 from portal.domain import calendar as cal
 from portal.domain import sla as rules
 from portal.models import Calendar, utcnow
+from portal.presentation.formatting import holiday_label
 from portal.services import calendars as calendar_service
 from portal.services import sla as sla_service
 from portal.staff import bp
@@ -154,8 +155,6 @@ def reason_text(reasons) -> str:
     for kind, name in reasons:
         label = str(REASON_LABELS.get(kind, kind))
         if name and kind in ("holiday", "makeup"):
-            from portal.customer.sla_views import holiday_label
-
             label = f"{label}: {holiday_label(name)}"
         if label not in parts:
             parts.append(label)

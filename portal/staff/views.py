@@ -7,25 +7,23 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import true
 
-from portal import presenters
 from portal.db import db
 from portal.models import utcnow
-from portal.presenters import request_contact
+from portal.presentation import presenters
+from portal.presentation.presenters import request_contact
 from portal.queue import redis_conn
-from portal.services import attachments as attachment_service
-from portal.services import privacy, request_view
+from portal.services import downloads, request_view
 from portal.services import queue as queue_service
-from portal.staff import bp, privacy_views
+from portal.staff import bp
 from portal.staff.forms import QueueFilterForm
 from portal.web import panels
+from portal.web.downloads import send as send_download
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment, wants_fragment
 
@@ -186,25 +184,13 @@ def request_detail(number: str):
 
 @bp.get("/requests/<number>/files/<int:attachment_id>")
 def download(number: str, attachment_id: int):
-    # any staff member may download a request's files
-    attachment = attachment_service.for_download(db.session, number, attachment_id, true())
-    if attachment is None:
-        abort(404)
-    path = attachment_service.stored_path(attachment, current_app.config["UPLOAD_FOLDER"])
-    if not path.is_file():
-        abort(404)
-    if attachment.content_type == privacy.TEXT_TYPE and not privacy.staff_is_insider(
-        db.session, attachment.request_id, current_user.id
-    ):
-        # people outside the request get a copy with its personal data redacted
-        return privacy_views.redacted_download(attachment, path)
-    response = send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.original_name,
-        max_age=0,
+    found = downloads.for_staff(
+        db.session,
+        current_user.account,
+        number,
+        attachment_id,
+        current_app.config["UPLOAD_FOLDER"],
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    if found is None:
+        abort(404)
+    return send_download(found)

@@ -48,6 +48,7 @@ from portal.models import (
     ServiceRequest,
     utcnow,
 )
+from portal.presentation.labels import PRIORITY_LABELS, TYPE_LABELS
 from portal.services import attachments as attachment_service
 from portal.services import lifecycle as lifecycle_service
 from portal.services import workflow
@@ -63,7 +64,6 @@ from portal.staff import forms_workflow as forms
 from portal.web import panels
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
-from portal.web.labels import PRIORITY_LABELS, TYPE_LABELS
 from portal.web.rendering import wants_fragment
 from portal.web.request_actions import Authorized, authorize, load_request
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from portal.domain.lifecycle import TransitionError
-from portal.web.labels import STATUS_LABELS
+from portal.presentation.labels import STATUS_LABELS
 
 
 def transition_message(exc: TransitionError) -> str:

@@ -1,37 +1,16 @@
-"""Template filters: dates in the desk's time zone (zone shown), file sizes in the reader's
-language, vocabulary labels, the outcome of a finished request's SLA targets."""
+"""The presentation package in templates: its formats as filters (desk_time, filesize,
+sla_outcome, holiday_label) and the vocabulary labels as the ``labels`` global, translated once
+per locale."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from flask_babel import format_datetime, get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale
 
-from portal.domain import sla as sla_rules
-from portal.services.attachments import format_size
-from portal.web import labels
-
-# Numeric patterns are the same in every locale: strftime renders them without Babel's cost,
-# which matters in a 50-row table with three times per row.
-_NUMERIC = {
-    "yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M",
-    "MM-dd HH:mm": "%m-%d %H:%M",
-    "yyyy-MM-dd": "%Y-%m-%d",
-}
-
-
-def desk_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(current_app.config["PORTAL_TIMEZONE"]))
-    numeric = _NUMERIC.get(fmt)
-    text = local.strftime(numeric) if numeric else format_datetime(local, fmt, rebase=False)
-    return f"{text} {local.tzname()}"
-
+from portal.presentation import labels
+from portal.presentation.formatting import desk_time, format_size, holiday_label, sla_outcome
 
 _label_cache: dict[str, SimpleNamespace] = {}
 
@@ -60,27 +39,10 @@ class _Labels:
         return getattr(localized_labels(), name)
 
 
-def sla_outcome(outcome: sla_rules.Outcome | None) -> str:
-    """A finished request's target in words: met and how long before the due time, or missed
-    and by how much; the time is working time for a target on the business calendar."""
-    if outcome is None:  # the target had no due time
-        return ""
-    if outcome.state == sla_rules.ENDED:
-        return _("Not reached: the request ended before it was due")
-    minutes = int(outcome.margin.total_seconds() // 60)
-    amount = _("%(h)d h %(m)02d min", h=minutes // 60, m=minutes % 60)
-    if outcome.state == sla_rules.MET:
-        if outcome.working_time:
-            return _("Met — %(time)s of working time before due", time=amount)
-        return _("Met — %(time)s before due", time=amount)
-    if outcome.working_time:
-        return _("Missed by %(time)s of working time", time=amount)
-    return _("Missed by %(time)s", time=amount)
-
-
 def init_app(app: Flask) -> None:
     app.add_template_filter(desk_time, "desk_time")
     app.add_template_filter(format_size, "filesize")
     app.add_template_filter(sla_outcome, "sla_outcome")
+    app.add_template_filter(holiday_label, "holiday_label")
     app.add_template_global(_Labels(), "labels")
     app.add_template_global(lambda: current_app.config["PORTAL_TIMEZONE"], "desk_timezone")

@@ -31,10 +31,11 @@ from wtforms.validators import (
 
 from portal.domain.vocabulary import Priority, RequestType
 from portal.models import utcnow
-from portal.services.attachments import MAX_FILES, format_size, stream_size
+from portal.presentation.formatting import format_size
+from portal.presentation.labels import PRIORITY_LABELS, TYPE_LABELS
+from portal.services.attachments import MAX_FILES, stream_size
 from portal.services.requests import Intake
 from portal.web.input_guard import removed_fields
-from portal.web.labels import PRIORITY_LABELS, TYPE_LABELS
 
 CONTROL_CHARACTERS_REMOVED = _l(
     "Invisible control characters were taken out of this. Check it and send it again."

@@ -86,8 +86,8 @@ def test_a_whole_lifecycle_leaves_no_contact_value_or_pii_in_the_logs(
 
 
 def test_contact_names_the_presenters_handled_are_masked_in_that_requests_logs(app):
-    from portal import presenters
     from portal.logging import forget_sensitive
+    from portal.presentation import presenters
 
     with app.test_request_context("/"):
         presenters.contact_view(NAME, PHONE, EMAIL, full=False)
