@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain import calendar as cal
+from portal.domain import holiday_notice as notice
 from portal.models import Calendar, CalendarOverride, Organisation
 from portal.services import audit
 
@@ -287,13 +288,13 @@ class ImportResult:
     year: int
     holidays: int
     workdays: int
-    warnings: list[cal.NoticeProblem]
+    warnings: list[notice.NoticeProblem]
 
 
 class NoticeError(ValueError):
     """The pasted text could not be read; ``errors`` says where."""
 
-    def __init__(self, errors: list[cal.NoticeProblem]) -> None:
+    def __init__(self, errors: list[notice.NoticeProblem]) -> None:
         super().__init__("; ".join(map(str, errors)))
         self.errors = errors
 
@@ -308,11 +309,11 @@ def import_notice(
 ) -> ImportResult:
     """Import the official yearly notice (or simple lines) as overrides of ``year``. The year's
     earlier imported overrides are replaced; the admins' own overrides of other dates stay."""
-    parsed = cal.parse_notice(text, year)
+    parsed = notice.parse_notice(text, year)
     if parsed.errors:
         raise NoticeError(parsed.errors)
     if not parsed.entries:
-        raise NoticeError([cal.NoticeProblem(0, "empty")])
+        raise NoticeError([notice.NoticeProblem(0, "empty")])
     years = parsed.years
     if year is None:
         year = min(years)
@@ -320,7 +321,7 @@ def import_notice(
     if stray:
         raise NoticeError(
             [
-                cal.NoticeProblem(0, "other-year", (("day", d.isoformat()), ("year", year)))
+                notice.NoticeProblem(0, "other-year", (("day", d.isoformat()), ("year", year)))
                 for d in stray
             ]
         )

@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from portal.db import db
 from portal.domain import calendar as cal
 from portal.domain import sla as rules
+from portal.domain.holiday_notice import NoticeProblem
 from portal.models import Calendar, utcnow
 from portal.services import calendars as calendar_service
 from portal.services import sla as sla_service
@@ -173,7 +174,7 @@ def hours_minutes(value: timedelta) -> str:
     return _("%(h)d h %(m)02d min", h=minutes // 60, m=minutes % 60)
 
 
-def problem_text(problem: cal.NoticeProblem) -> str:
+def problem_text(problem: NoticeProblem) -> str:
     """A problem of a pasted notice in the reader's language."""
     v = problem.values
     texts = {
