@@ -1,6 +1,7 @@
 """Business calendars in the database: loading one (with its overrides) for the SLA arithmetic,
 the admins' overrides, the import of the official yearly notice, and the warning when a year's
-official schedule is missing (DESIGN §4; the rules are in portal/domain/calendar.py).
+official schedule is missing (DESIGN §4; the rules are in portal/domain/calendar.py, the
+notice is read by portal/domain/holiday_notice.py).
 
 Overrides that came from an imported notice carry ``NOTICE_MARK`` at the start of their note:
 they mark the year as published, and a re-import of the same year replaces them.
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain import calendar as cal
+from portal.domain import holiday_notice as notice
 from portal.models import Calendar, CalendarOverride, Organisation
 from portal.services import audit
 
@@ -287,13 +289,13 @@ class ImportResult:
     year: int
     holidays: int
     workdays: int
-    warnings: list[cal.NoticeProblem]
+    warnings: list[notice.NoticeProblem]
 
 
 class NoticeError(ValueError):
     """The pasted text could not be read; ``errors`` says where."""
 
-    def __init__(self, errors: list[cal.NoticeProblem]) -> None:
+    def __init__(self, errors: list[notice.NoticeProblem]) -> None:
         super().__init__("; ".join(map(str, errors)))
         self.errors = errors
 
@@ -308,11 +310,11 @@ def import_notice(
 ) -> ImportResult:
     """Import the official yearly notice (or simple lines) as overrides of ``year``. The year's
     earlier imported overrides are replaced; the admins' own overrides of other dates stay."""
-    parsed = cal.parse_notice(text, year)
+    parsed = notice.parse_notice(text, year)
     if parsed.errors:
         raise NoticeError(parsed.errors)
     if not parsed.entries:
-        raise NoticeError([cal.NoticeProblem(0, "empty")])
+        raise NoticeError([notice.NoticeProblem(0, "empty")])
     years = parsed.years
     if year is None:
         year = min(years)
@@ -320,7 +322,7 @@ def import_notice(
     if stray:
         raise NoticeError(
             [
-                cal.NoticeProblem(0, "other-year", (("day", d.isoformat()), ("year", year)))
+                notice.NoticeProblem(0, "other-year", (("day", d.isoformat()), ("year", year)))
                 for d in stray
             ]
         )

@@ -12,6 +12,7 @@ bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     account_views,
     board_views,
+    calendar_views,
     delivery_views,
     privacy_views,
     register_views,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from portal.db import db
 from portal.models import ServiceRequest, SlaEvent, utcnow
 from portal.presentation import notices
+from portal.services import board as board_service
 from portal.services import escalation
 from portal.staff import bp
 from portal.web import panels
@@ -35,7 +36,7 @@ BOARD_ROLES = ("dispatcher", "supervisor", "admin")
 def board():
     if not current_user.has_role(*BOARD_ROLES):
         abort(403)
-    data = escalation.board(db.session, utcnow(), current_app.config["PORTAL_TIMEZONE"])
+    data = board_service.board(db.session, utcnow(), current_app.config["PORTAL_TIMEZONE"])
     response = make_response(
         page_or_fragment("staff/board.html", "staff/_board_body.html", board=data)
     )

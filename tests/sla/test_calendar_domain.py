@@ -11,7 +11,8 @@ import chinese_calendar
 import pytest
 
 from portal.domain import calendar as cal
-from portal.domain.calendar import BusinessCalendar, Override, parse_notice
+from portal.domain.calendar import BusinessCalendar, Override
+from portal.domain.holiday_notice import NoticeEntry, parse_notice
 
 SH = ZoneInfo("Asia/Shanghai")
 NOTICE_2026 = (Path(__file__).parent / "notice_2026.txt").read_text(encoding="utf-8")
@@ -188,7 +189,7 @@ def test_the_simple_line_format():
     )
     assert parsed.errors == []
     assert len(parsed.entries) == 1 + 7 + 1
-    assert parsed.entries[-1] == cal.NoticeEntry(date(2027, 2, 20), "workday", "春节调休")
+    assert parsed.entries[-1] == NoticeEntry(date(2027, 2, 20), "workday", "春节调休")
     bad = parse_notice("2027-02-30 holiday x\n2027-03-01 maybe\n")
     assert [str(e) for e in bad.errors] == [
         "line 1: 2027-02-30 is not a date",

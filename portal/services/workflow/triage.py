@@ -1,13 +1,11 @@
-"""The working part of a request's lifecycle (the template's steps 2–4): classify, assign and
-confirm, collaborators, the handling record (IR) and its steps, asking the customer, messages,
-and the customer's cancellation. Every use case checks the transition first, then the input,
-then applies the transition with its audit event and SLA effect in the caller's transaction."""
+"""Who handles a request and what it is (the template's steps 2–3): the supervisor's
+classification, the dispatcher's assignment with its notice to the handler and the handler's
+confirmation, and the collaborators who work on it with them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _
@@ -17,17 +15,13 @@ from sqlalchemy.orm import Session
 from portal.domain import assignment as ranking
 from portal.domain import classification as rules
 from portal.domain import lifecycle
-from portal.domain.vocabulary import FormPrefix, Priority, RequestType, Status
+from portal.domain.vocabulary import Priority, RequestType, Status
 from portal.models import (
     Account,
     AccountRole,
     Assignment,
     Classification,
     Collaborator,
-    CooperationRequest,
-    HandlingRecord,
-    HandlingStep,
-    Message,
     Organisation,
     ServiceRequest,
     Skill,
@@ -35,44 +29,11 @@ from portal.models import (
 )
 from portal.presentation.labels import PRIORITY_LABELS
 from portal.presentation.presenters import free_text
-from portal.services import audit, outbox, record_quality
+from portal.services import audit, outbox
 from portal.services import lifecycle as lifecycle_service
 from portal.services.notifications import notify
-from portal.services.numbers import next_number
-
-# a step may be logged a little ahead of the server's clock (a laptop's clock), not more
-CLOCK_SKEW = timedelta(minutes=5)
-MAX_STEP_HOURS = Decimal("24")
-
-
-class FieldError(ValueError):
-    """Input the form could not judge alone (a vague record, a person who cannot take the
-    request); ``field`` names the form field the message belongs to. The message is lazy: it
-    is worded in the reader's language when shown (services also run outside a request)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _caps(session: Session, sr: ServiceRequest, account: Account) -> set[str]:
-    return lifecycle_service.capacities(session, sr, account)
-
-
-def _check(session: Session, sr: ServiceRequest, account: Account, action: str) -> set[str]:
-    """The transition is checked before the input: someone who may not act, or a request in
-    the wrong state, hears that first."""
-    caps = _caps(session, sr, account)
-    lifecycle.check(action, sr.status, caps)
-    return caps
-
-
-def _quality(session: Session, field: str, text: str | None, locale: str | None) -> None:
-    problem = record_quality.check_text(session, text, locale)
-    if problem:
-        raise FieldError(field, problem)
-
+from portal.services.workflow.checks import CLOCK_SKEW, FieldError, check
+from portal.services.workflow.handling import ensure_record
 
 # ---------------------------------------------------------------------------------------------
 # Classification (supervisor)
@@ -105,7 +66,7 @@ def classify(
     action = action or ("classify" if sr.status == Status.SUBMITTED else "reclassify")
     if action not in ("classify", "reclassify"):
         raise ValueError(action)
-    caps = _check(session, sr, account, action)
+    caps = check(session, sr, account, action)
     suggested = rules.suggest_priority(data.impact_scope, data.urgency, data.business_importance)
     priority = Priority(data.priority) if data.priority else suggested
     category = (data.category or "").strip() or None
@@ -229,24 +190,6 @@ def current_assignment(session: Session, sr: ServiceRequest) -> Assignment | Non
     )
 
 
-def ensure_record(
-    session: Session, sr: ServiceRequest, handler_id: int | None, now: datetime, timezone: str
-) -> HandlingRecord:
-    """The request's one handling record (IR), created on first need; its number is taken in
-    this transaction."""
-    record = session.scalar(select(HandlingRecord).where(HandlingRecord.request_id == sr.id))
-    if record is None:
-        record = HandlingRecord(
-            number=next_number(session, FormPrefix.HANDLING_RECORD, now, timezone),
-            request_id=sr.id,
-            handler_id=handler_id,
-            created_at=now,
-        )
-        session.add(record)
-        session.flush()
-    return record
-
-
 def assign(
     session: Session,
     actor: audit.Actor,
@@ -265,7 +208,7 @@ def assign(
     action = action or ("assign" if sr.status == Status.PENDING_ASSIGNMENT else "reassign")
     if action not in ("assign", "reassign"):
         raise ValueError(action)
-    caps = _check(session, sr, account, action)
+    caps = check(session, sr, account, action)
     handler = session.get(Account, handler_id)
     if handler is None or handler.kind != "staff" or not handler.active:
         raise FieldError("handler_id", _("Choose an active staff member as the handler."))
@@ -368,7 +311,7 @@ def confirm_assignment(
     now: datetime,
 ) -> Assignment:
     """The handler says when they can start: the customer sees a named engineer has it."""
-    caps = _check(session, sr, account, "confirm_assignment")
+    caps = check(session, sr, account, "confirm_assignment")
     current = current_assignment(session, sr)
     if current is None or current.handler_id != account.id:
         raise lifecycle.TransitionError("not-allowed", "confirm_assignment", sr.status)
@@ -412,7 +355,7 @@ def add_collaborator(
     now: datetime,
     department_id: int | None = None,
 ) -> Collaborator:
-    caps = _check(session, sr, account, "add_collaborator")
+    caps = check(session, sr, account, "add_collaborator")
     person = session.get(Account, person_id)
     if person is None or person.kind != "staff" or not person.active:
         raise FieldError("person_id", _("Choose an active staff member."))
@@ -457,279 +400,3 @@ def add_collaborator(
         dedupe_key=f"collaborator:{row.id}",
     )
     return row
-
-
-# ---------------------------------------------------------------------------------------------
-# Handling record (IR)
-
-
-@dataclass
-class StepInput:
-    occurred_at: datetime
-    operation: str
-    hours: Decimal
-    visible_to_customer: bool = True
-
-
-def log_step(
-    session: Session,
-    actor: audit.Actor,
-    account: Account,
-    sr: ServiceRequest,
-    step: StepInput,
-    now: datetime,
-    timezone: str,
-    locale: str | None = None,
-) -> HandlingStep:
-    """A timestamped step (time + operation) with its hours, by the handler or a
-    collaborator; refused when it says nothing concrete."""
-    caps = _check(session, sr, account, "log_step")
-    _quality(session, "operation", step.operation, locale)
-    if step.occurred_at > now + CLOCK_SKEW:
-        raise FieldError("occurred_at", _("A step cannot happen in the future."))
-    if step.occurred_at < sr.submitted_at - CLOCK_SKEW:
-        raise FieldError("occurred_at", _("A step cannot happen before the request was submitted."))
-    hours = Decimal(step.hours).quantize(Decimal("0.01"))
-    if hours < 0 or hours > MAX_STEP_HOURS:
-        raise FieldError("hours", _("Hours per step are between 0 and 24."))
-    record = ensure_record(session, sr, sr.handler_id, now, timezone)
-    row = HandlingStep(
-        record_id=record.id,
-        author_id=account.id,
-        occurred_at=step.occurred_at,
-        operation=step.operation.strip(),
-        hours=hours,
-        visible_to_customer=step.visible_to_customer,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    if sr.work_started_at is None or step.occurred_at < sr.work_started_at:
-        sr.work_started_at = step.occurred_at
-    lifecycle_service.apply(
-        session,
-        actor,
-        caps,
-        sr,
-        "log_step",
-        now,
-        detail={"record": record.number, "step_id": row.id, "hours": str(hours)},
-    )
-    return row
-
-
-def update_record(
-    session: Session,
-    actor: audit.Actor,
-    account: Account,
-    sr: ServiceRequest,
-    now: datetime,
-    timezone: str,
-    *,
-    problems: str,
-    workaround: str,
-    final_result: str,
-    locale: str | None = None,
-) -> HandlingRecord:
-    """Problems met, the temporary workaround and the final result of the IR."""
-    caps = _check(session, sr, account, "update_record")
-    if final_result.strip():
-        _quality(session, "final_result", final_result, locale)
-    record = ensure_record(session, sr, sr.handler_id, now, timezone)
-    before = {
-        "problems": record.problems,
-        "workaround": record.workaround,
-        "final_result": record.final_result,
-    }
-    record.problems = problems.strip()
-    record.workaround = workaround.strip()
-    record.final_result = final_result.strip()
-    changed = [k for k, v in before.items() if getattr(record, k) != v]
-    lifecycle_service.apply(
-        session,
-        actor,
-        caps,
-        sr,
-        "update_record",
-        now,
-        detail={"record": record.number, "changed": changed},
-    )
-    return record
-
-
-def hours_total(session: Session, sr: ServiceRequest) -> Decimal:
-    total = session.scalar(
-        select(func.coalesce(func.sum(HandlingStep.hours), 0))
-        .join(HandlingRecord, HandlingRecord.id == HandlingStep.record_id)
-        .where(HandlingRecord.request_id == sr.id)
-    )
-    return Decimal(total or 0).quantize(Decimal("0.01"))
-
-
-# ---------------------------------------------------------------------------------------------
-# Customer cooperation
-
-
-def ask_customer(
-    session: Session,
-    actor: audit.Actor,
-    account: Account,
-    sr: ServiceRequest,
-    what: str,
-    needed_by: datetime | None,
-    now: datetime,
-) -> CooperationRequest:
-    """Ask the customer for something (an account, a test environment): the request waits
-    for them and the resolution clock pauses."""
-    caps = _check(session, sr, account, "ask_customer")
-    if not what.strip():
-        raise FieldError("what", _("Say what the customer should provide."))
-    if needed_by is not None and needed_by < now:
-        raise FieldError("needed_by", _("The date needed cannot be in the past."))
-    row = CooperationRequest(
-        request_id=sr.id,
-        asked_by_id=account.id,
-        what=what.strip(),
-        needed_by=needed_by,
-        asked_at=now,
-    )
-    session.add(row)
-    session.flush()
-    lifecycle_service.apply(
-        session, actor, caps, sr, "ask_customer", now, detail={"cooperation_id": row.id}
-    )
-    notify(
-        session,
-        sr.contact_id,
-        "cooperation_requested",
-        sr.id,
-        {"number": sr.number, "title": sr.title},
-        dedupe_key=f"cooperation:{row.id}",
-    )
-    return row
-
-
-def open_cooperation(session: Session, sr: ServiceRequest) -> CooperationRequest | None:
-    return session.scalar(
-        select(CooperationRequest)
-        .where(CooperationRequest.request_id == sr.id, CooperationRequest.answered_at.is_(None))
-        .order_by(CooperationRequest.asked_at.desc(), CooperationRequest.id.desc())
-        .limit(1)
-    )
-
-
-def answer_customer(
-    session: Session,
-    actor: audit.Actor,
-    account: Account,
-    sr: ServiceRequest,
-    answer: str,
-    now: datetime,
-) -> CooperationRequest | None:
-    """The customer's answer: the request is back in progress and the clock runs again."""
-    caps = _check(session, sr, account, "answer_customer")
-    if not answer.strip():
-        raise FieldError("answer", _("Write your answer."))
-    row = open_cooperation(session, sr)
-    if row is not None:
-        row.answer = answer.strip()
-        row.answered_by_id = account.id
-        row.answered_at = now
-    lifecycle_service.apply(
-        session,
-        actor,
-        caps,
-        sr,
-        "answer_customer",
-        now,
-        detail={"cooperation_id": row.id if row else None},
-    )
-    if sr.handler_id:
-        notify(
-            session,
-            sr.handler_id,
-            "customer_answered",
-            sr.id,
-            {"number": sr.number, "title": sr.title},
-            dedupe_key=f"cooperation_answer:{row.id}" if row else None,
-        )
-    return row
-
-
-# ---------------------------------------------------------------------------------------------
-# Messages
-
-
-def post_message(
-    session: Session,
-    actor: audit.Actor,
-    account: Account,
-    sr: ServiceRequest,
-    body: str,
-    now: datetime,
-    internal: bool = False,
-) -> Message:
-    """A public reply (either side) or an internal note (staff only: a customer asking for
-    one is refused by the state machine)."""
-    action = "note_internal" if internal else "reply_public"
-    caps = _check(session, sr, account, action)
-    if not body.strip():
-        raise FieldError("body", _("Write a message."))
-    message = Message(
-        request_id=sr.id, author_id=account.id, internal=internal, body=body.strip(), created_at=now
-    )
-    session.add(message)
-    session.flush()
-    # a customer's own message is not the desk's response (the SLA counts "reply_public"
-    # as one): keep the response time as it was
-    first_response = sr.first_response_at
-    lifecycle_service.apply(
-        session, actor, caps, sr, action, now, detail={"message_id": message.id}
-    )
-    if account.kind == "customer":
-        sr.first_response_at = first_response
-        if sr.handler_id:
-            notify(
-                session,
-                sr.handler_id,
-                "customer_reply",
-                sr.id,
-                {"number": sr.number, "title": sr.title},
-                dedupe_key=f"message:{message.id}",
-            )
-    elif not internal:
-        notify(
-            session,
-            sr.contact_id,
-            "reply",
-            sr.id,
-            {"number": sr.number, "title": sr.title},
-            dedupe_key=f"message:{message.id}",
-        )
-    return message
-
-
-# ---------------------------------------------------------------------------------------------
-# Cancellation (customer, before work starts)
-
-
-def cancel(
-    session: Session,
-    actor: audit.Actor,
-    account: Account,
-    sr: ServiceRequest,
-    reason: str,
-    now: datetime,
-) -> ServiceRequest:
-    caps = _check(session, sr, account, "cancel")
-    reason = reason.strip()
-    if reason:
-        session.add(
-            Message(
-                request_id=sr.id, author_id=account.id, internal=False, body=reason, created_at=now
-            )
-        )
-    lifecycle_service.apply(session, actor, caps, sr, "cancel", now, detail={"reason": reason})
-    sr.cancelled_at = now
-    session.flush()
-    return sr
