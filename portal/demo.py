@@ -47,10 +47,9 @@ from portal.models import (
     Signature,
     Skill,
     SlaPause,
-    SlaPolicy,
     StaffSkill,
 )
-from portal.services import audit, sla
+from portal.services import audit, defaults, sla
 from portal.services import requests as request_service
 from portal.services.notifications import notify
 from portal.services.numbers import next_number
@@ -153,7 +152,6 @@ ROLE_TITLES = {
     "admin": "admin",
 }
 
-WORKING_HOURS = {str(d): [["09:00", "12:00"], ["13:00", "18:00"]] for d in range(5)}
 # the template's SLA: (respond, unit, resolve, unit)
 SLA_DEFAULTS = {
     "P1": (2, "hours", 4, "hours"),
@@ -378,28 +376,10 @@ class _Builder:
                 s.add(
                     Skill(code=code, name_zh=zh, name_en=en, request_type=rtype, category=category)
                 )
-        calendar = s.scalars(select(Calendar).order_by(Calendar.id)).first()
-        if calendar is None:
-            calendar = Calendar(
-                name="中国大陆工作日 / Mainland China working days",
-                timezone=self.tzname,
-                country="CN",
-                working_hours=WORKING_HOURS,
-            )
-            s.add(calendar)
-        if s.scalar(select(func.count()).select_from(SlaPolicy)) == 0:
-            for prio, (ra, ru, sa, su) in SLA_DEFAULTS.items():
-                s.add(
-                    SlaPolicy(
-                        organisation_id=None,
-                        priority=prio,
-                        respond_amount=ra,
-                        respond_unit=ru,
-                        resolve_amount=sa,
-                        resolve_unit=su,
-                    )
-                )
         s.flush()
+        # the migration created the default calendar and SLA policies; --reset wiped them
+        defaults.ensure_defaults(s.connection(), self.tzname)
+        calendar = s.scalars(select(Calendar).order_by(Calendar.id)).first()
         for code, name, colleagues in ORGANISATIONS:
             org = Organisation(
                 code=code,

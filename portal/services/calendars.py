@@ -8,44 +8,35 @@ they mark the year as published, and a re-import of the same year replaces them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain import calendar as cal
 from portal.models import Calendar, CalendarOverride, Organisation
-from portal.services import audit
+from portal.services import audit, defaults
 
-DEFAULT_NAME = "China"
+log = logging.getLogger(__name__)
+
+DEFAULT_NAME = defaults.DEFAULT_CALENDAR_NAME
 NOTICE_MARK = "[notice] "
 # the State Council publishes the coming year's schedule in October or November: from this
 # month on, a missing schedule for next year is worth an admin's attention
 WARN_NEXT_YEAR_FROM_MONTH = 10
 
 
-def default_calendar(session: Session, timezone: str = cal.DEFAULT_TIMEZONE) -> Calendar:
-    """The desk's default calendar: the first one; a "China" calendar is created if none."""
-    found = session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            created = Calendar(
-                name=DEFAULT_NAME,
-                timezone=timezone,
-                country="CN",
-                working_hours=cal.DEFAULT_WORKING_HOURS,
-            )
-            session.add(created)
-        return created
-    except IntegrityError:  # created at the same moment by another transaction
-        return session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).one()
+def default_calendar(session: Session) -> Calendar | None:
+    """The desk's default calendar: the first one. Created with the schema
+    (``portal.services.defaults``); None only when every calendar was deleted."""
+    return session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
 
 
-def calendar_row_for_organisation(session: Session, organisation_id: int | None) -> Calendar:
+def calendar_row_for_organisation(session: Session, organisation_id: int | None) -> Calendar | None:
+    """The organisation's calendar, else the desk's default; None if there is no calendar."""
     row = None
     if organisation_id is not None:
         row = session.scalar(
@@ -54,6 +45,23 @@ def calendar_row_for_organisation(session: Session, organisation_id: int | None)
             .where(Organisation.id == organisation_id)
         )
     return row or default_calendar(session)
+
+
+@lru_cache(maxsize=8)
+def builtin_default(timezone: str) -> cal.BusinessCalendar:
+    """The default calendar's values in memory, for a database that has no calendar (they were
+    deleted): the SLA arithmetic goes on without writing one."""
+    log.warning(
+        "no business calendar in the database: counting on the built-in default; "
+        "`portal db upgrade` creates it, or an admin creates one on the calendar page"
+    )
+    values = defaults.calendar_values(timezone)
+    return cal.BusinessCalendar(
+        timezone=values["timezone"],
+        working_hours=values["working_hours"],
+        country=values["country"],
+        name=values["name"],
+    )
 
 
 def load(session: Session, row: Calendar) -> cal.BusinessCalendar:
@@ -78,7 +86,21 @@ def load(session: Session, row: Calendar) -> cal.BusinessCalendar:
 
 
 def for_organisation(session: Session, organisation_id: int | None) -> cal.BusinessCalendar:
-    return load(session, calendar_row_for_organisation(session, organisation_id))
+    """The calendar that governs the organisation's requests (its own, else the default)."""
+    row = calendar_row_for_organisation(session, organisation_id)
+    return load(session, row) if row is not None else builtin_default(app_timezone())
+
+
+def app_timezone() -> str:
+    """The app's PORTAL_TIMEZONE (outside an app: the environment's, as the app reads it)."""
+    from flask import current_app
+
+    from portal.config import desk_timezone
+
+    try:
+        return current_app.config["PORTAL_TIMEZONE"]
+    except RuntimeError:  # no app context
+        return desk_timezone()
 
 
 def _forget(session: Session, calendar_id: int) -> None:
@@ -347,7 +369,7 @@ def missing_schedules(session: Session, today: date) -> list[tuple[Calendar, int
         return []
     rows = list(session.scalars(select(Calendar).where(Calendar.country == "CN")))
     if not rows:
-        rows = [default_calendar(session)]
+        return []
     imported = set(
         session.execute(
             select(CalendarOverride.calendar_id, CalendarOverride.day).where(
@@ -368,5 +390,5 @@ def missing_schedule_years(session: Session, today: date) -> list[int]:
 
 
 def all_calendars(session: Session) -> list[Calendar]:
-    rows = list(session.scalars(select(Calendar).order_by(Calendar.id)))
-    return rows or [default_calendar(session)]
+    """Every calendar, the default first (none if all were deleted)."""
+    return list(session.scalars(select(Calendar).order_by(Calendar.id)))

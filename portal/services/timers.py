@@ -32,6 +32,7 @@ from portal.models import (
     SlaEvent,
     SlaPolicy,
 )
+from portal.services import defaults
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ RUNNING = (Status.SUBMITTED.value, Status.PENDING_ASSIGNMENT.value, Status.IN_PR
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 DEFAULT_WARN_PERCENT = 75
-DEFAULT_ESCALATE_AFTER_MINUTES = 60
+DEFAULT_ESCALATE_AFTER_MINUTES = defaults.DEFAULT_ESCALATE_AFTER_MINUTES
 # overdue-not-started when no response target is known
 DEFAULT_NOT_STARTED = timedelta(hours=8)
 FEEDBACK_WINDOW_WORKING_DAYS = 3
