@@ -6,6 +6,7 @@ is due. The real-worker cases are in test_timers_live.py."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -262,11 +263,24 @@ def test_a_job_for_a_moved_deadline_is_stale_and_does_nothing(db_session, factor
     assert _events(db_session, sr.id) == []
 
 
-def test_a_job_that_starts_early_waits_for_its_due_time(db_session, factory, people):
-    due = utcnow() + timedelta(seconds=0.6)  # RQ rounds to whole seconds
+def test_a_job_that_starts_early_waits_for_its_due_time(db_session, factory, people, monkeypatch):
+    """RQ rounds scheduled times to whole seconds: a job may start up to a second early. It
+    waits for its due time, then fires (on a clock of the test's own: however long the set-up
+    took, the job starts 0.6 s early)."""
+    due = utcnow() + timedelta(hours=1)
     sr = _request(factory, people["customer"], due=due)
     db_session.commit()
+    clock = [due - timedelta(seconds=0.6)]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    monkeypatch.setattr(jobs_sla, "_now", lambda: clock[0])
+    monkeypatch.setattr(jobs_sla, "time", SimpleNamespace(sleep=sleep))
     assert _fire_now(db_session, sr, "resolution_breach")[0] == "fired"
+    assert slept == [pytest.approx(0.6)]
     fired_at = db_session.scalar(select(SlaEvent.fired_at).where(SlaEvent.request_id == sr.id))
     assert fired_at >= sr.resolution_due_at
 
