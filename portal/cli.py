@@ -41,11 +41,12 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply the Alembic migrations to DATABASE_URL (or the embedded SQLite file)."""
+    """Apply the Alembic migrations to DATABASE_URL (or the embedded SQLite file); the first
+    run also creates the default SLA policies and calendar (in PORTAL_TIMEZONE)."""
     from portal.migrate import upgrade
 
     url = current_app.config["DATABASE_URL"]
-    upgrade(url, revision)
+    upgrade(url, revision, timezone=current_app.config["PORTAL_TIMEZONE"])
     click.echo(f"database at revision {revision}")
 
 
@@ -216,7 +217,7 @@ def demo_command(info: ScriptInfo, host: str, port: int, no_serve: bool, reset: 
         click.confirm(f"--reset deletes every row in {_shown_url(url)}. Continue?", abort=True)
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(os.path.abspath(url.removeprefix("sqlite:///"))), exist_ok=True)
-    upgrade(url)
+    upgrade(url, timezone=app.config["PORTAL_TIMEZONE"])
     with app.app_context():
         result = demo.seed(db.session, utcnow(), app.config["PORTAL_TIMEZONE"], reset=reset)
         db.session.commit()

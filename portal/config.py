@@ -20,6 +20,12 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def desk_timezone() -> str:
+    """PORTAL_TIMEZONE: the desk's time zone (form numbers, displayed times, the default
+    calendar); read here for the app and for the migration that creates the default calendar."""
+    return os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")
+
+
 def load_settings(instance_path: str) -> dict:
     instance = Path(instance_path)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}"
@@ -30,7 +36,7 @@ def load_settings(instance_path: str) -> dict:
         "DATABASE_URL": database_url,
         # None means embedded: an in-process Redis stand-in with the worker beside it.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai"),
+        "PORTAL_TIMEZONE": desk_timezone(),
         "RQ_QUEUES": ["default"],
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
         # a whole request: up to 10 files at the per-file limit plus the form's text

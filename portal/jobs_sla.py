@@ -70,6 +70,11 @@ def _fire(session, sr, deadline) -> bool:
     if escalation.family(deadline.kind) == "warn" and now >= deadline.due_at:
         session.rollback()  # too late to warn: the breach speaks instead
         return False
+    if deadline.kind in escalation.FEEDBACK_NOTICES and now >= escalation.feedback_window_end(
+        sr, deadline
+    ):
+        session.rollback()  # the window has passed: the request closes, nobody is asked to rate
+        return False
     try:
         fired = escalation.fire(session, sr, deadline, now)
         session.commit()

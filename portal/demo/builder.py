@@ -31,7 +31,7 @@ from portal.models import (
     StaffSkill,
 )
 from portal.queue import take_after_commit
-from portal.services import accounts, audit, calendars, sla, workflow
+from portal.services import accounts, audit, calendars, defaults, workflow
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
 from portal.services import requests as request_service
@@ -75,9 +75,11 @@ class Builder:
         self.clock.set(at)
         self.departments = {d.code: _department(s, d) for d in people.DEPARTMENTS}
         self.skills = {k.code: _skill(s, k) for k in people.SKILLS}
-        # the desk's default calendar, made as on a fresh install: in the desk's zone
-        calendar = calendars.default_calendar(s, self.timezone)
-        sla.ensure_default_policies(s)
+        # the desk's defaults, made as on a fresh install (by its migration), in the desk's
+        # zone: there already, unless `portal demo --reset` wiped them
+        s.flush()
+        defaults.ensure_defaults(s.connection(), self.timezone)
+        calendar = calendars.default_calendar(s)
         self.organisations = {
             o.code: _organisation(s, o, calendar.id, at) for o in people.ORGANISATIONS
         }

@@ -13,19 +13,22 @@ same transaction (``portal.services.sla.follow_calendar``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain import calendar as cal
 from portal.domain import holiday_notice as notice
 from portal.models import Calendar, CalendarOverride, Organisation
-from portal.services import audit
+from portal.services import audit, defaults
 
-DEFAULT_NAME = "China"
+log = logging.getLogger(__name__)
+
+DEFAULT_NAME = defaults.DEFAULT_CALENDAR_NAME
 NOTICE_MARK = "[notice] "
 # the State Council publishes the coming year's schedule in October or November: from this
 # month on, a missing schedule for next year is worth an admin's attention
@@ -33,39 +36,26 @@ WARN_NEXT_YEAR_FROM_MONTH = 10
 
 
 def desk_timezone() -> str:
-    """The desk's time zone: ``PORTAL_TIMEZONE`` of the running app (README: Settings), else the
-    embedded default."""
+    """The desk's time zone: ``PORTAL_TIMEZONE`` of the running app (README: Settings), else
+    the environment's, read as the app reads it."""
+    from portal.config import desk_timezone as from_environment
+
     try:
         from flask import current_app
 
-        return current_app.config.get("PORTAL_TIMEZONE") or cal.DEFAULT_TIMEZONE
+        return current_app.config.get("PORTAL_TIMEZONE") or from_environment()
     except RuntimeError:  # no app (a script, a pure test)
-        return cal.DEFAULT_TIMEZONE
+        return from_environment()
 
 
-def default_calendar(session: Session, timezone: str | None = None) -> Calendar:
-    """The desk's default calendar: the first one; a "China" calendar is created if none, in
-    ``timezone`` — the desk's zone (``PORTAL_TIMEZONE``) unless given. This is the one place the
-    default calendar is made, for a fresh install and for the demo alike; a later change of the
-    setting does not move an existing calendar (its zone is changed on its admin page)."""
-    found = session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            created = Calendar(
-                name=DEFAULT_NAME,
-                timezone=timezone or desk_timezone(),
-                country="CN",
-                working_hours=cal.DEFAULT_WORKING_HOURS,
-            )
-            session.add(created)
-        return created
-    except IntegrityError:  # created at the same moment by another transaction
-        return session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).one()
+def default_calendar(session: Session) -> Calendar | None:
+    """The desk's default calendar: the first one. Created with the schema
+    (``portal.services.defaults``); None only when every calendar was deleted."""
+    return session.scalars(select(Calendar).order_by(Calendar.id).limit(1)).first()
 
 
-def calendar_row_for_organisation(session: Session, organisation_id: int | None) -> Calendar:
+def calendar_row_for_organisation(session: Session, organisation_id: int | None) -> Calendar | None:
+    """The organisation's calendar, else the desk's default; None if there is no calendar."""
     row = None
     if organisation_id is not None:
         row = session.scalar(
@@ -74,6 +64,23 @@ def calendar_row_for_organisation(session: Session, organisation_id: int | None)
             .where(Organisation.id == organisation_id)
         )
     return row or default_calendar(session)
+
+
+@lru_cache(maxsize=8)
+def builtin_default(timezone: str) -> cal.BusinessCalendar:
+    """The default calendar's values in memory, for a database that has no calendar (they were
+    deleted): the SLA arithmetic goes on without writing one."""
+    log.warning(
+        "no business calendar in the database: counting on the built-in default; "
+        "`portal db upgrade` creates it, or an admin creates one on the calendar page"
+    )
+    values = defaults.calendar_values(timezone)
+    return cal.BusinessCalendar(
+        timezone=values["timezone"],
+        working_hours=values["working_hours"],
+        country=values["country"],
+        name=values["name"],
+    )
 
 
 def load(session: Session, row: Calendar) -> cal.BusinessCalendar:
@@ -96,7 +103,9 @@ def load(session: Session, row: Calendar) -> cal.BusinessCalendar:
 
 
 def for_organisation(session: Session, organisation_id: int | None) -> cal.BusinessCalendar:
-    return load(session, calendar_row_for_organisation(session, organisation_id))
+    """The calendar that governs the organisation's requests (its own, else the default)."""
+    row = calendar_row_for_organisation(session, organisation_id)
+    return load(session, row) if row is not None else builtin_default(desk_timezone())
 
 
 def _forget(session: Session, calendar_id: int) -> None:
@@ -407,7 +416,7 @@ def missing_schedules(session: Session, today: date) -> list[tuple[Calendar, int
         return []
     rows = list(session.scalars(select(Calendar).where(Calendar.country == "CN")))
     if not rows:
-        rows = [default_calendar(session)]
+        return []
     imported = set(
         session.execute(
             select(CalendarOverride.calendar_id, CalendarOverride.day).where(
@@ -435,5 +444,5 @@ def missing_schedule_years(session: Session, today: date) -> list[int]:
 
 
 def all_calendars(session: Session) -> list[Calendar]:
-    rows = list(session.scalars(select(Calendar).order_by(Calendar.id)))
-    return rows or [default_calendar(session)]
+    """Every calendar, the default first (none if all were deleted)."""
+    return list(session.scalars(select(Calendar).order_by(Calendar.id)))

@@ -46,6 +46,8 @@ RECIPIENTS: dict[str, tuple[str, ...]] = {
     "measure_overdue": ("owner", "supervisor"),
 }
 LEVEL = {"breach": 1, "escalation": 2}
+# the notices that ask for feedback while its window is open (once it passed, the request closes)
+FEEDBACK_NOTICES = ("feedback_invite", "feedback_reminder")
 
 # --- firing ------------------------------------------------------------------------------------
 
@@ -121,7 +123,7 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
     savepoint.commit()
     _test_hook(deadline.kind)
 
-    params = {"number": sr.number, "due": _shown_due(deadline).isoformat()}
+    params = {"number": sr.number, "due": _shown_due(sr, deadline).isoformat()}
     if fam == "warn":
         params["percent"] = _warn_percent(session, sr)
     if measure is not None:
@@ -168,15 +170,19 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
     return True
 
 
-def _shown_due(deadline: Deadline) -> datetime:
+def _shown_due(sr: ServiceRequest, deadline: Deadline) -> datetime:
     # a warning and a reminder tell the deadline ahead; the others the one that passed
-    if deadline.kind.startswith(("feedback_invite", "feedback_reminder")):
-        from flask import current_app
-
-        from portal.services.timers import feedback_window
-
-        return feedback_window(deadline.due_at, current_app.config["PORTAL_TIMEZONE"])[1]
+    if deadline.kind in FEEDBACK_NOTICES:
+        return feedback_window_end(sr, deadline)
     return deadline.due_at
+
+
+def feedback_window_end(sr: ServiceRequest, deadline: Deadline) -> datetime:
+    """When the feedback window of an invitation or reminder ends: 3 working days after the
+    completion it belongs to (its ``due_at``), on the calendar of the request's organisation."""
+    from portal.services.timers import feedback_calendar, feedback_window
+
+    return feedback_window(deadline.due_at, feedback_calendar(sr))[1]
 
 
 def _late(deadline: Deadline, now: datetime) -> float:
@@ -237,8 +243,6 @@ def explain_to_customer(
     )
     session.flush()
     return message
-
-
 
 
 # --- notifications -----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The SLA clock of a request, moved by lifecycle transitions (DESIGN §4).
 
 - Due times: response and resolution from the SlaPolicy for the priority (the organisation's own,
-  else the desk's default, seeded from the template's defaults when missing), on the
-  organisation's calendar (else the default calendar). Computed at submission from the proposed
-  urgency; recomputed from submission when the priority is confirmed or changed.
+  else the desk's default, created with the schema; the template's values if it was deleted),
+  on the organisation's calendar (else the default calendar). Computed at submission from the
+  proposed urgency; recomputed from submission when the priority is confirmed or changed.
 - Pauses: the resolution clock stops while the desk waits for the customer — for an answer
   (awaiting_customer) and for the acceptance of a delivery (pending_acceptance). The answer and a
   failed acceptance resume it, and the resolution due time moves later by the paused time
@@ -28,8 +28,10 @@ Whenever due times, the pause state or the status change, the timers are told
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, event, inspect, or_, select
 from sqlalchemy.orm import Session, object_session
@@ -46,7 +48,9 @@ from portal.models import (
     SlaPolicy,
     utcnow,
 )
-from portal.services import audit, calendars, timers
+from portal.services import audit, calendars, defaults, timers
+
+log = logging.getLogger(__name__)
 
 # actions that are a human response the customer can see
 RESPONDING_ACTIONS = {"reply_public", "ask_customer", "confirm_assignment", "deliver"}
@@ -88,37 +92,20 @@ def after_transition(
 
 
 def _default_policy(priority: str) -> SlaPolicy:
-    ra, ru, sa, su = rules.DEFAULT_TARGETS[priority]
-    return SlaPolicy(
-        organisation_id=None,
-        priority=priority,
-        respond_amount=ra,
-        respond_unit=ru,
-        resolve_amount=sa,
-        resolve_unit=su,
-        warn_percent=rules.DEFAULT_WARN_PERCENT,
-        escalate_after_minutes=60,
-    )
-
-
-def ensure_default_policies(session: Session) -> list[SlaPolicy]:
-    """Seed the desk's default policies (DESIGN §4) for the priorities that have none."""
-    have = set(
-        session.scalars(select(SlaPolicy.priority).where(SlaPolicy.organisation_id.is_(None)))
-    )
-    added = [_default_policy(p) for p in rules.DEFAULT_TARGETS if p not in have]
-    session.add_all(added)
-    session.flush()
-    return added
+    """The template's policy of ``priority`` in memory (never added to the session)."""
+    return SlaPolicy(**defaults.policy_values(priority))
 
 
 def policy_for(session: Session, sr: ServiceRequest) -> SlaPolicy:
     """The policy for the request's priority (the proposed urgency until it is confirmed): the
-    organisation's own, else the desk's default (seeded when missing)."""
+    organisation's own, else the desk's default."""
     return policy_for_priority(session, sr.organisation_id, sr.priority or sr.proposed_urgency)
 
 
 def policy_for_priority(session: Session, organisation_id: int | None, priority: str) -> SlaPolicy:
+    """The organisation's policy for ``priority``, else the desk's default. The defaults are
+    created with the schema (``portal.services.defaults``); if they were deleted, the
+    template's values are used without writing them."""
     rows = session.scalars(
         select(SlaPolicy)
         .where(
@@ -135,12 +122,17 @@ def policy_for_priority(session: Session, organisation_id: int | None, priority:
         return own[0]
     if rows:
         return rows[0]
-    ensure_default_policies(session)
-    return session.scalars(
-        select(SlaPolicy)
-        .where(SlaPolicy.priority == priority, SlaPolicy.organisation_id.is_(None))
-        .order_by(SlaPolicy.id)
-    ).first() or _default_policy(priority)
+    _warn_missing_policy(priority)
+    return _default_policy(priority)
+
+
+@lru_cache(maxsize=8)
+def _warn_missing_policy(priority: str) -> None:
+    log.warning(
+        "no default SLA policy for %s in the database: using the template's; "
+        "`portal db upgrade` creates it",
+        priority,
+    )
 
 
 def calendar_for(session: Session, sr: ServiceRequest) -> BusinessCalendar:

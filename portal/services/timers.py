@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, event, exists, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from portal.domain.vocabulary import OPEN_STATUSES, Status
 from portal.models import (
@@ -32,6 +31,7 @@ from portal.models import (
     SlaEvent,
     SlaPolicy,
 )
+from portal.services import defaults
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ RUNNING = (Status.SUBMITTED.value, Status.PENDING_ASSIGNMENT.value, Status.IN_PR
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 DEFAULT_WARN_PERCENT = 75
-DEFAULT_ESCALATE_AFTER_MINUTES = 60
+DEFAULT_ESCALATE_AFTER_MINUTES = defaults.DEFAULT_ESCALATE_AFTER_MINUTES
 # overdue-not-started when no response target is known
 DEFAULT_NOT_STARTED = timedelta(hours=8)
 FEEDBACK_WINDOW_WORKING_DAYS = 3
@@ -109,29 +109,36 @@ def policy_of(policies: dict, sr: ServiceRequest) -> Policy:
 # --- the deadlines of a request ----------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _calendar(timezone: str):
-    try:
-        from portal.domain.calendar import BusinessCalendar
-
-        return BusinessCalendar(timezone=timezone)
-    except Exception:  # noqa: BLE001  (no calendar yet: calendar days below)
-        return None
-
-
-def feedback_window(completed_at: datetime, timezone: str) -> tuple[datetime, datetime]:
-    """(reminder, end) of the 3-working-day feedback window that opens at ``completed_at``."""
-    cal = _calendar(timezone)
-    if cal is not None:
-        day = cal.standard_day
+def feedback_window(completed_at: datetime, calendar) -> tuple[datetime, datetime]:
+    """(reminder, end) of the 3-working-day feedback window that opens at ``completed_at``,
+    counted on ``calendar`` (the business calendar of the request's organisation)."""
+    if calendar is not None:
+        day = calendar.standard_day
         try:
-            end = cal.add(completed_at, day * FEEDBACK_WINDOW_WORKING_DAYS)
-            reminder = cal.add(completed_at, day * (FEEDBACK_WINDOW_WORKING_DAYS - 1))
+            end = calendar.add(completed_at, day * FEEDBACK_WINDOW_WORKING_DAYS)
+            reminder = calendar.add(completed_at, day * (FEEDBACK_WINDOW_WORKING_DAYS - 1))
             return reminder, end
-        except Exception:  # noqa: BLE001  (a year without schedule: fall back to days)
+        except Exception:  # noqa: BLE001  (a calendar without working time: count days)
             log.warning("feedback window: calendar failed, counting calendar days")
     end = completed_at + timedelta(days=FEEDBACK_WINDOW_WORKING_DAYS)
     return end - timedelta(days=1), end
+
+
+def feedback_calendar(sr: ServiceRequest):
+    """The calendar that governs the request's organisation, from the request's session; the
+    built-in default in the desk's zone for a request without one."""
+    from portal.services import calendars
+
+    session = object_session(sr)
+    if session is None:
+        return calendars.builtin_default(calendars.desk_timezone())
+    return calendars.for_organisation(session, sr.organisation_id)
+
+
+def feedback_window_of(sr: ServiceRequest) -> tuple[datetime, datetime]:
+    """(reminder, end) of a completed request's feedback window, on its organisation's
+    calendar."""
+    return feedback_window(sr.completed_at, feedback_calendar(sr))
 
 
 def deadlines_for(sr: ServiceRequest, policy: Policy, timezone: str) -> list[Deadline]:
@@ -160,7 +167,7 @@ def deadlines_for(sr: ServiceRequest, policy: Policy, timezone: str) -> list[Dea
         at = sr.assigned_at + _not_started_span(sr)
         out.append(Deadline(sr.id, "not_started", at, at))
     if sr.status == Status.COMPLETED and sr.completed_at is not None:
-        reminder, end = feedback_window(sr.completed_at, timezone)
+        reminder, end = feedback_window_of(sr)
         out.append(Deadline(sr.id, "feedback_invite", sr.completed_at, sr.completed_at))
         out.append(Deadline(sr.id, "feedback_reminder", sr.completed_at, reminder))
         out.append(Deadline(sr.id, "feedback_close", sr.completed_at, end))

@@ -189,9 +189,10 @@ def _default_notice_year(row: Calendar, missing, today: date) -> int:
     return years[0] if years else today.year + 1
 
 
-def _selected(calendar_id: int | None) -> tuple[Calendar, int]:
+def _selected(calendar_id: int | None) -> tuple[Calendar | None, int]:
+    """The calendar asked for, else the default (None when there is no calendar at all)."""
     rows = calendar_service.all_calendars(db.session)
-    row = next((r for r in rows if r.id == calendar_id), rows[0])
+    row = next((r for r in rows if r.id == calendar_id), rows[0] if rows else None)
     try:
         year = int(request.args.get("year", ""))
     except ValueError:
@@ -202,20 +203,8 @@ def _selected(calendar_id: int | None) -> tuple[Calendar, int]:
 @bp.get("/admin/calendars")
 def admin_calendars():
     _admin_only()
-    calendar_id = request.args.get("calendar", type=int)
-    row, year = _selected(calendar_id)
-    today = utcnow().date()
-    context = _panel_context(row, year)
-    html = render_template(
-        "staff/admin_calendars.html",
-        calendars=calendar_service.all_calendars(db.session),
-        missing=calendar_service.missing_schedules(db.session, today),
-        settings_form=CalendarForm.of(row),
-        new_form=CalendarForm.of(None),
-        **context,
-    )
-    db.session.commit()  # a default calendar may have been created
-    return html
+    row, year = _selected(request.args.get("calendar", type=int))
+    return _page(row, year, 200)
 
 
 def _respond(row: Calendar, year: int, status: int = 200, **context):
@@ -229,15 +218,24 @@ def _respond(row: Calendar, year: int, status: int = 200, **context):
     return _page(row, year, status, **context)
 
 
-def _page(row: Calendar, year: int, status: int, settings_form=None, new_form=None, **context):
+def _page(
+    row: Calendar | None, year: int, status: int, settings_form=None, new_form=None, **context
+):
+    """The whole page; without any calendar (all deleted) only the form for a new one."""
     today = utcnow().date()
+    if row is not None:
+        context = {
+            "settings_form": settings_form or CalendarForm.of(row),
+            **_panel_context(row, year, **context),
+        }
+    else:
+        context = {"calendar": None, "year": year}
     return render_template(
         "staff/admin_calendars.html",
         calendars=calendar_service.all_calendars(db.session),
         missing=calendar_service.missing_schedules(db.session, today),
-        settings_form=settings_form or CalendarForm.of(row),
         new_form=new_form or CalendarForm.of(None),
-        **_panel_context(row, year, **context),
+        **context,
     ), status
 
 
@@ -348,7 +346,7 @@ def admin_calendar_save():
             db.session.commit()
             flash(_("Calendar “%(name)s” saved.", name=saved.name), "success")
             return redirect(url_for("staff.admin_calendars", calendar=saved.id, year=year))
-    shown = row or calendar_service.all_calendars(db.session)[0]
     if row is None:
-        return _page(shown, year, 422, new_form=form)
-    return _page(shown, year, 422, settings_form=form)
+        calendars = calendar_service.all_calendars(db.session)
+        return _page(calendars[0] if calendars else None, year, 422, new_form=form)
+    return _page(row, year, 422, settings_form=form)

@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal import create_app
 from portal.migrate import upgrade
+from portal.models import ServiceRequest
 from tests.live_db import empty_postgres_database
 
 CHEAP_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
@@ -111,6 +112,56 @@ class LiveDesk:
         self.session.commit()
         return ids
 
+    def move_due(self, ids: list[int], lead: timedelta) -> datetime:
+        """Make the resolution of ``ids`` due ``lead`` from now — now being after the test's
+        set-up, however long that took — in one statement, and reschedule their timers
+        (committed: the jobs are scheduled after the commit). Returns the due time."""
+        from portal.services import timers
+
+        due = utcnow() + lead
+        self.session.execute(
+            update(ServiceRequest)
+            .where(ServiceRequest.id.in_(ids))
+            .values(resolution_due_at=due, resolution_warn_at=None)
+        )
+        moved = self.session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+        for sr in moved:
+            timers.reschedule(self.session, sr)
+        self.session.commit()
+        return due
+
+    def sweep_ran_after(self, mark: datetime) -> bool:
+        """Whether a sweep that started after ``mark`` has finished: each time slot of
+        SLA_SWEEP_SECONDS has one sweep job (portal.jobs_sla.ensure_sweep), enqueued once its
+        slot has begun, so the sweep of a slot that began after ``mark`` started after it."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        from portal.jobs_sla import sweep_job_id
+
+        interval = self.config["SLA_SWEEP_SECONDS"]
+        first = int(mark.timestamp() // interval) + 1
+        for slot in range(first, int(time.time() // interval) + 1):
+            try:
+                if Job.fetch(sweep_job_id(slot), connection=self.redis).get_status() == "finished":
+                    return True
+            except NoSuchJobError:
+                continue
+        return False
+
+    def wait_for_a_sweep_after(self, mark: datetime, seconds: float = 60) -> float:
+        """Wait (at most ``seconds``) until a whole sweep has run after ``mark``."""
+        return wait_until(
+            lambda: self.sweep_ran_after(mark),
+            seconds,
+            f"a sweep started after {mark:%H:%M:%S.%f}",
+            self.logs,
+        )
+
     def count(self, model, *where) -> int:
         return self.rows(select(func.count()).select_from(model).where(*where))[0][0]
 
@@ -171,7 +222,8 @@ class LiveDesk:
 
 
 def wait_until(check: Callable[[], bool], seconds: float, what: str, logs=None) -> float:
-    """Poll ``check`` until true; returns the seconds it took."""
+    """Poll ``check`` until true, at most ``seconds`` from now (the caller's set-up is done);
+    returns the seconds it took."""
     start = time.monotonic()
     while time.monotonic() - start < seconds:
         if check():

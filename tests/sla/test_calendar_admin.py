@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 
-from portal.models import AuditEvent, CalendarOverride
+from portal.models import AuditEvent, Calendar, CalendarOverride, Organisation
 from portal.services import calendars
 
 NOTICE_2026 = (Path(__file__).parent / "notice_2026.txt").read_text(encoding="utf-8")
@@ -213,3 +213,30 @@ def test_a_new_calendar_is_checked(admin_client, china, db_session):
     page = page.get_data(as_text=True)
     assert "Berlin in 2026" in page and "Europe/Berlin" in page
     assert re.search(r"2026-12-25.*?Holiday.*?holidays library", page, re.S)
+
+
+def test_without_any_calendar_the_page_offers_a_new_one_and_writes_nothing(
+    admin_client, db_session
+):
+    db_session.execute(update(Organisation).values(calendar_id=None))
+    db_session.execute(delete(CalendarOverride))
+    db_session.execute(delete(Calendar))
+    db_session.commit()
+    page = admin_client.get("/staff/admin/calendars")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "There is no calendar: working time is counted on the built-in default" in html
+    assert 'name="new-name"' in html
+    assert db_session.scalar(select(func.count()).select_from(Calendar)) == 0  # not created
+    resp = admin_client.post(
+        "/staff/admin/calendars/save",
+        data={
+            "new-name": "Shanghai office",
+            "new-timezone": "Asia/Shanghai",
+            "new-country": "CN",
+            **{f"new-{d}": "09:00-12:00 13:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")},
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    html = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Shanghai office" in html and "There is no calendar" not in html

@@ -6,9 +6,16 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 
-from portal.models import AuditEvent, Calendar, CalendarOverride, SlaPause, SlaPolicy
+from portal.models import (
+    AuditEvent,
+    Calendar,
+    CalendarOverride,
+    Organisation,
+    SlaPause,
+    SlaPolicy,
+)
 from portal.services import calendars, sla, timers
 from portal.services import lifecycle as lifecycle_service
 from portal.services.audit import SYSTEM
@@ -49,7 +56,7 @@ def test_submission_sets_both_due_times_from_the_proposed_urgency(
     assert sr.response_due_at == at(2026, 10, 8, 17)
     assert sr.resolution_due_at == at(2026, 10, 10, 17)  # make-up Saturday
     assert sr.id in rescheduled
-    # the defaults of DESIGN §4 were seeded, and a calendar exists
+    # the defaults of DESIGN §4 exist (created with the schema), and a calendar
     defaults = db_session.scalars(
         select(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)).order_by(SlaPolicy.priority)
     ).all()
@@ -62,6 +69,26 @@ def test_submission_sets_both_due_times_from_the_proposed_urgency(
         ("P3", 8, "working_hours", 3, "working_days"),
     ]
     assert db_session.scalar(select(Calendar.country).order_by(Calendar.id).limit(1)) == "CN"
+
+
+def test_with_the_defaults_deleted_a_submission_counts_on_the_templates_values_unwritten(
+    factory, contact, db_session
+):
+    """A database whose default policies and calendar are gone (deleted by hand, or filled
+    before they existed) degrades to the template's values in memory; nothing recreates them
+    behind the admins' backs."""
+    db_session.execute(delete(SlaPolicy))
+    db_session.execute(update(Organisation).values(calendar_id=None))
+    db_session.execute(delete(CalendarOverride))
+    db_session.execute(delete(Calendar))
+    db_session.flush()
+    sr = factory.request(contact, urgency="P3", now=at(2026, 9, 30, 17))
+    # the same due times as on the default calendar (National Day, the make-up Saturday)
+    assert (sr.response_due_at, sr.resolution_due_at) == (at(2026, 10, 8, 17), at(2026, 10, 10, 17))
+    assert sla.policy_for(db_session, sr).respond_unit == "working_hours"
+    db_session.flush()
+    assert db_session.scalar(select(func.count()).select_from(SlaPolicy)) == 0
+    assert db_session.scalar(select(func.count()).select_from(Calendar)) == 0
 
 
 def test_spring_festival_submission(factory, contact):

@@ -1,6 +1,7 @@
 """``PORTAL_TIMEZONE`` and the default calendar's zone (README: Settings): the default calendar is
-created in the desk's zone, on a fresh install and by the demo alike, so both count the same;
-a later change of the setting leaves an existing calendar as it is."""
+created in the desk's zone, on a fresh install (by its migration, see tests/test_migrations.py)
+and by the demo alike (one function, portal.services.defaults), so both count the same; a later
+change of the setting leaves an existing calendar as it is."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from portal import demo
-from portal.models import Calendar, Organisation, utcnow
-from portal.services import calendars
+from portal.models import Calendar, CalendarOverride, Organisation, SlaPolicy, utcnow
+from portal.services import calendars, defaults
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Friday 27 March 2026, 16:00 CET; summer time starts on Sunday 29th
@@ -27,6 +28,13 @@ def berlin_desk(app, monkeypatch):
 
 
 def _no_calendar_yet(session) -> None:
+    """The database as a fresh install has it before its data migration (or as
+    `portal demo --reset` leaves it): no calendar, no default policies."""
+    session.execute(update(Organisation).values(calendar_id=None))
+    session.execute(delete(CalendarOverride))
+    session.execute(delete(Calendar))
+    session.execute(delete(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)))
+    session.flush()
     assert session.scalar(select(func.count()).select_from(Calendar)) == 0
 
 
@@ -34,6 +42,8 @@ def test_a_fresh_install_creates_the_default_calendar_in_the_desk_zone(
     berlin_desk, app, factory, db_session
 ):
     _no_calendar_yet(db_session)
+    # what the migration does with the desk's PORTAL_TIMEZONE
+    defaults.ensure_defaults(db_session.connection(), app.config["PORTAL_TIMEZONE"])
     contact = factory.customer(factory.organisation())
     sr = factory.request(contact, urgency="P3", now=SUBMITTED)
     [row] = db_session.scalars(select(Calendar)).all()

@@ -6,7 +6,6 @@ to the log with the recipient masked."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from sqlalchemy import select
 from portal import jobs_sla
 from portal.models import EmailOutbox, utcnow
 from portal.services import outbox
-from tests.sla._timers_live import SmtpSink
+from tests.sla._timers_live import SmtpSink, wait_until
 
 
 @pytest.fixture
@@ -49,6 +48,24 @@ def _mail(session, to="li.lei@customer.example.com", key="t-1") -> EmailOutbox:
     return row
 
 
+def _attempt_times(monkeypatch) -> list:
+    """The instants at which send_mail makes its attempts (it takes its clock from _now)."""
+    seen = []
+    real = jobs_sla._now
+
+    def spy():
+        seen.append(real())
+        return seen[-1]
+
+    monkeypatch.setattr(jobs_sla, "_now", spy)
+    return seen
+
+
+def _wait_until_due(row: EmailOutbox, seconds: float = 30) -> None:
+    """Until the row's next attempt is due on the real clock (bounded)."""
+    wait_until(lambda: utcnow() >= row.next_attempt_at, seconds, "the next attempt to be due")
+
+
 def test_a_mail_is_delivered_once_and_the_job_is_enqueued_after_commit(
     db_session, smtp, mail_config, redis_url
 ):
@@ -76,7 +93,7 @@ def test_a_mail_is_delivered_once_and_the_job_is_enqueued_after_commit(
 
 
 def test_a_stopped_server_means_retries_with_backoff_then_success(
-    db_session, smtp, mail_config, redis_url
+    db_session, smtp, mail_config, redis_url, monkeypatch
 ):
     mail_config.update(
         MAIL_SERVER="127.0.0.1",
@@ -87,24 +104,23 @@ def test_a_stopped_server_means_retries_with_backoff_then_success(
     smtp.stop()
     row = _mail(db_session, key="t-2")
     scheduled = Queue("default", connection=Redis.from_url(redis_url)).scheduled_job_registry
+    attempted = _attempt_times(monkeypatch)
 
     waits = []
     for attempt in (1, 2, 3):
-        before = utcnow()
         assert jobs_sla.send_mail(row.id) == "retry"
         db_session.refresh(row)
         assert row.status == "pending" and row.attempts == attempt
         assert "Connection refused" in row.last_error or "Errno" in row.last_error
-        waits.append((row.next_attempt_at - before).total_seconds())
+        # measured from the attempt itself, not from before it (a busy machine is slow)
+        waits.append((row.next_attempt_at - attempted[-1]).total_seconds())
         # the next attempt is scheduled in RQ for then
         assert any(j.startswith(f"mail-{row.id}-r") for j in scheduled.get_job_ids())
         # not before its time: a job that comes early sends nothing
         assert jobs_sla.send_mail(row.id) == "skipped"
-        time.sleep(max(0.0, (row.next_attempt_at - utcnow()).total_seconds()) + 0.05)
+        _wait_until_due(row)
     # 0.5 s, 1 s, 2 s: each wait doubles
-    assert waits[0] == pytest.approx(0.5, abs=0.2)
-    assert waits[1] == pytest.approx(1.0, abs=0.2)
-    assert waits[2] == pytest.approx(2.0, abs=0.2)
+    assert waits == pytest.approx([0.5, 1.0, 2.0], abs=0.01)
 
     smtp.start()  # the server is back (same port)
     assert jobs_sla.send_mail(row.id) == "sent"
@@ -123,7 +139,8 @@ def test_after_the_last_attempt_the_mail_is_failed(db_session, smtp, mail_config
     smtp.stop()
     row = _mail(db_session, key="t-3")
     assert jobs_sla.send_mail(row.id) == "retry"
-    time.sleep(0.05)
+    db_session.refresh(row)
+    _wait_until_due(row)
     assert jobs_sla.send_mail(row.id) == "failed"
     db_session.refresh(row)
     assert (row.status, row.attempts) == ("failed", 2)

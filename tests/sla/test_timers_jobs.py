@@ -6,6 +6,8 @@ is due. The real-worker cases are in test_timers_live.py."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from redis import Redis
@@ -15,10 +17,12 @@ from sqlalchemy import func, select
 from portal import jobs_sla
 from portal.models import (
     AuditEvent,
+    Calendar,
     EmailOutbox,
     Feedback,
     ImprovementMeasure,
     Notification,
+    Organisation,
     ServiceRequest,
     SlaEvent,
     SlaPolicy,
@@ -259,11 +263,24 @@ def test_a_job_for_a_moved_deadline_is_stale_and_does_nothing(db_session, factor
     assert _events(db_session, sr.id) == []
 
 
-def test_a_job_that_starts_early_waits_for_its_due_time(db_session, factory, people):
-    due = utcnow() + timedelta(seconds=0.6)  # RQ rounds to whole seconds
+def test_a_job_that_starts_early_waits_for_its_due_time(db_session, factory, people, monkeypatch):
+    """RQ rounds scheduled times to whole seconds: a job may start up to a second early. It
+    waits for its due time, then fires (on a clock of the test's own: however long the set-up
+    took, the job starts 0.6 s early)."""
+    due = utcnow() + timedelta(hours=1)
     sr = _request(factory, people["customer"], due=due)
     db_session.commit()
+    clock = [due - timedelta(seconds=0.6)]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    monkeypatch.setattr(jobs_sla, "_now", lambda: clock[0])
+    monkeypatch.setattr(jobs_sla, "time", SimpleNamespace(sleep=sleep))
     assert _fire_now(db_session, sr, "resolution_breach")[0] == "fired"
+    assert slept == [pytest.approx(0.6)]
     fired_at = db_session.scalar(select(SlaEvent.fired_at).where(SlaEvent.request_id == sr.id))
     assert fired_at >= sr.resolution_due_at
 
@@ -290,21 +307,112 @@ def test_a_worker_runs_the_scheduled_job(db_session, factory, people, queue):
 # --- the other timers --------------------------------------------------------------------------
 
 
-def test_feedback_invitation_reminder_and_closing_without_feedback(db_session, factory, people):
+def _on_calendar(db_session, contact, name, timezone, hours, country=""):
+    """The contact's organisation counts its working time on a calendar of its own."""
+    row = Calendar(name=name, timezone=timezone, country=country, working_hours=hours)
+    db_session.add(row)
+    db_session.flush()
+    db_session.get(Organisation, contact.organisation_id).calendar_id = row.id
+    db_session.flush()
+    return row
+
+
+def _feedback_notices(db_session, contact):
+    told = db_session.scalars(
+        select(Notification.kind).where(
+            Notification.recipient_id == contact.id, Notification.kind.startswith("feedback")
+        )
+    ).all()
+    mails = db_session.scalars(
+        select(EmailOutbox.subject).where(EmailOutbox.to_address == contact.email)
+    ).all()
+    return sorted(told), mails
+
+
+def test_the_feedback_window_counts_on_the_organisations_calendar(
+    db_session, factory, people, monkeypatch
+):
+    """Berlin office hours 08:00–16:00, German holidays: accepted Wednesday 23 Dec 2026 at
+    14:00, the three working days are Wed 2 h, Thu 24 Dec 8 h, (Christmas, the weekend) Mon 28
+    8 h and Tue 29 6 h. The desk's default calendar (Shanghai) would end it on Mon 28 at 11:00
+    Berlin time."""
+    customer = people["customer"]
+    _on_calendar(
+        db_session,
+        customer,
+        "Berlin office",
+        "Europe/Berlin",
+        {str(d): [["08:00", "16:00"]] for d in range(5)},
+        "DE",
+    )
+    be = ZoneInfo("Europe/Berlin")
+    completed = datetime(2026, 12, 23, 14, 0, tzinfo=be)
+    sr = _request(factory, customer, due=completed, status="completed")
+    sr.completed_at = completed
+    db_session.commit()
+    kinds = {d.kind: d for d in timers.deadlines_for(sr, timers.Policy(), TZ)}
+    assert kinds["feedback_reminder"].fire_at == datetime(2026, 12, 28, 14, 0, tzinfo=be)
+    end = datetime(2026, 12, 29, 14, 0, tzinfo=be)
+    assert kinds["feedback_close"].fire_at == end
+
+    # Monday 28 Dec 14:30 in Berlin: the invitation (late) and the reminder go out, both
+    # saying when the window ends on the organisation's calendar
+    monkeypatch.setattr(jobs_sla, "_now", lambda: datetime(2026, 12, 28, 14, 30, tzinfo=be))
+    for kind in ("feedback_invite", "feedback_reminder"):
+        assert _fire_now(db_session, sr, kind)[0] == "fired"
+    notes = db_session.scalars(
+        select(Notification).where(Notification.recipient_id == customer.id)
+    ).all()
+    assert sorted(n.kind for n in notes) == ["feedback_invite", "feedback_reminder"]
+    assert {datetime.fromisoformat(n.params["due"]) for n in notes} == {end}
+    db_session.refresh(sr)
+    assert sr.status == "completed"  # the window is still open
+
+    # and it closes when the window ends there
+    monkeypatch.setattr(jobs_sla, "_now", lambda: end + timedelta(seconds=1))
+    assert _fire_now(db_session, sr, "feedback_close")[0] == "fired"
+    db_session.refresh(sr)
+    assert sr.status == "closed"
+
+
+def test_a_late_invitation_or_reminder_after_the_window_sends_nothing(db_session, factory, people):
     sr = _request(factory, people["customer"], due=utcnow(), status="completed")
     sr.completed_at = utcnow() - timedelta(days=20)
     db_session.commit()
-    for kind in ("feedback_invite", "feedback_reminder", "feedback_close"):
-        assert _fire_now(db_session, sr, kind)[0] == "fired"
-    told = db_session.scalars(
-        select(Notification.kind).where(Notification.recipient_id == people["customer"].id)
-    ).all()
-    assert sorted(k for k in told if k.startswith("feedback")) == [
-        "feedback_invite",
-        "feedback_reminder",
-    ]
+    for kind in ("feedback_invite", "feedback_reminder"):
+        assert _fire_now(db_session, sr, kind)[0] == "done"
+    assert _fire_now(db_session, sr, "feedback_close")[0] == "fired"
+    assert _feedback_notices(db_session, people["customer"]) == ([], [])
+    assert _events(db_session, sr.id) == ["feedback_close"]
     db_session.refresh(sr)
     assert sr.status == "closed"
+
+
+def test_a_window_that_ended_while_the_worker_was_down_closes_without_a_reminder(
+    db_session, factory, people, queue
+):
+    """The sweep at start-up finds a completed request whose feedback window ended meanwhile
+    (its organisation works around the clock: the window is 72 hours, ended a day ago). It
+    closes it as the rule says; it neither invites nor reminds the customer."""
+    customer = people["customer"]
+    _on_calendar(
+        db_session,
+        customer,
+        "Around the clock",
+        "UTC",
+        {str(d): [["00:00", "24:00"]] for d in range(7)},
+    )
+    sr = _request(factory, customer, due=utcnow(), status="completed")
+    sr.completed_at = utcnow() - timedelta(days=4)
+    db_session.commit()
+    queue.connection.flushdb()  # the worker was down: no timer ran, Redis lost them
+
+    jobs_sla.sweep()
+    db_session.refresh(sr)
+    assert sr.status == "closed"
+    assert _events(db_session, sr.id) == ["feedback_close"]
+    assert _feedback_notices(db_session, customer) == ([], [])
+    assert jobs_sla.sweep()["fired"] == 0
 
 
 def test_no_feedback_timers_once_feedback_was_given(db_session, factory, people):
