@@ -112,7 +112,7 @@ def users_create(
     click.echo(f"created {kind} account {account.email} (id {account.id})")
 
 
-# --- the runtimes (DESIGN §9) ------------------------------------------------------------------
+# --- the runtimes (README: Settings and Production) ------------------------------------------------------------------
 # `run`, `worker` and `demo` belong to the group itself, not to app.cli: Flask pushes an app
 # context around app.cli commands, and RQ's forked work horses must not inherit one (they would
 # reuse the web's database connections instead of opening their own).

@@ -1,4 +1,4 @@
-"""Settings from the environment, with the embedded defaults of DESIGN §9."""
+"""Settings from the environment, with the embedded defaults (README: Settings)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str, **kwargs) -> Engine:
     # a failed statement's error (and so the error log) names the SQL, never its parameters:
-    # they hold contact names, phones and e-mails (DESIGN §5)
+    # they hold contact names, phones and e-mails (docs/product.md §5)
     kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         engine = create_engine(

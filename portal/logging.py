@@ -1,4 +1,4 @@
-"""Masked logs (DESIGN §5): every log record loses its contact values and PII before any
+"""Masked logs (docs/product.md §5): every log record loses its contact values and PII before any
 handler sees it.
 
 ``PiiFilter`` rewrites a record's message (with its args merged in), its exception text and its

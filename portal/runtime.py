@@ -1,4 +1,4 @@
-"""The two runtimes of DESIGN §9.
+"""The two runtimes (README: Settings and Production).
 
 Embedded (no REDIS_URL): one process holds everything. A Redis stand-in (fakeredis) is served over
 loopback from a daemon thread, the web server runs in another daemon thread, and the RQ worker with
@@ -107,7 +107,7 @@ def run_worker(
     worker_class = Worker if os.environ.get("PORTAL_WORKER_FORK") == "1" else SimpleWorker
     worker = worker_class([Queue(name, connection=conn) for name in queues], connection=conn)
     if not burst:
-        # the SLA sweep (DESIGN §4): scheduled from here, so it survives a flushed Redis
+        # the SLA sweep (docs/product.md §4): scheduled from here, so it survives a flushed Redis
         from portal.jobs_sla import start_sweep_keeper, warm_up
 
         warm_up(app)

@@ -1,4 +1,4 @@
-"""No GET writes to the database (DESIGN §10). Every GET route of the URL map — the customer's,
+"""No GET writes to the database (bench/README.md). Every GET route of the URL map — the customer's,
 the staff's and the common ones, as a page and as an htmx fragment — is fetched by the people
 who see the most of it (the contact, the handler, a staff member with every role) about
 requests in each state of their life, while an engine listener records every statement: none

@@ -1,4 +1,4 @@
-"""Business calendars (DESIGN §4): time zone, working hours per weekday, holidays and make-up
+"""Business calendars (docs/product.md §4): time zone, working hours per weekday, holidays and make-up
 working days (调休). Pure: the service layer loads a calendar's overrides and passes them in.
 
 Where a day's status comes from, first match wins:

@@ -1,4 +1,4 @@
-"""The State Council's yearly holiday notice (国务院办公厅关于…部分节假日安排的通知, DESIGN §4) read
+"""The State Council's yearly holiday notice (国务院办公厅关于…部分节假日安排的通知, docs/product.md §4) read
 into day entries: which dates are days off and which are make-up working days (调休上班). Pure:
 the service layer (``portal.services.calendars.import_notice``) turns the entries into a
 calendar's overrides; the arithmetic on those days is in ``portal.domain.calendar``.

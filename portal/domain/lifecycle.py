@@ -1,4 +1,4 @@
-"""The lifecycle of a service request (DESIGN §2): every legal transition, who may make it and
+"""The lifecycle of a service request (docs/product.md §2): every legal transition, who may make it and
 from which state. Pure: the caller says who the actor is to this request (their capacities)."""
 
 from __future__ import annotations

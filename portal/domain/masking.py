@@ -1,4 +1,4 @@
-"""Masks for contact data (DESIGN §5): name 李*, phone ****5678, e-mail l***@example.com."""
+"""Masks for contact data (docs/product.md §5): name 李*, phone ****5678, e-mail l***@example.com."""
 
 from __future__ import annotations
 

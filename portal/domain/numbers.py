@@ -1,4 +1,4 @@
-"""Form numbers: PREFIX-YYYYMMDD-NNN, the date in the desk's time zone (DESIGN §3)."""
+"""Form numbers: PREFIX-YYYYMMDD-NNN, the date in the desk's time zone (docs/product.md §3)."""
 
 from __future__ import annotations
 

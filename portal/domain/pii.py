@@ -1,4 +1,4 @@
-"""Personal data in free text (DESIGN §5): detection and redaction, pure Python.
+"""Personal data in free text (docs/product.md §5): detection and redaction, pure Python.
 
 Detected: mainland mobile numbers (1[3-9] + 9 digits, optionally +86 and separators),
 landlines (0 + 2–3 digit area code, optional dash, 7–8 digits), e-mail addresses, 18-digit

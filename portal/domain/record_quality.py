@@ -1,4 +1,4 @@
-"""No vague records (避免模糊表述, DESIGN §6): a step, a final result or a deliverable that says
+"""No vague records (避免模糊表述, docs/product.md §6): a step, a final result or a deliverable that says
 only "已处理", "done", "fixed" and the like, or too little to reproduce, is refused.
 
 The phrase list is configuration: the defaults below, plus the admin's rows (VaguePhrase), merged

@@ -1,4 +1,4 @@
-"""SLA arithmetic (DESIGN §4): due times from targets on a clock, pauses, and the explanation of
+"""SLA arithmetic (docs/product.md §4): due times from targets on a clock, pauses, and the explanation of
 which time counted. Pure: calendars come in as ``portal.domain.calendar`` objects.
 
 Units of a target: ``hours`` (plain hours on the 24×7 clock, P1 and P2 by default),

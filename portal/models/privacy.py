@@ -9,7 +9,7 @@ from .base import Base, utcnow
 
 
 class ContactReveal(Base):
-    """A supervisor's audited, time-limited reveal of one request's contact (DESIGN §5)."""
+    """A supervisor's audited, time-limited reveal of one request's contact (docs/product.md §5)."""
 
     __tablename__ = "contact_reveals"
     __table_args__ = (

@@ -1,5 +1,5 @@
 """The only place where raw contact data and free text become output: masked or full, decided
-for the viewer (DESIGN §5).
+for the viewer (docs/product.md §5).
 
 Pages, fragments, lists, printable forms, exports, notifications, e-mails and JSON receive these
 objects, never the raw columns:

@@ -1,4 +1,4 @@
-"""The audit log (DESIGN §6): append-only, hash-chained, written in the caller's transaction.
+"""The audit log (docs/product.md §6): append-only, hash-chained, written in the caller's transaction.
 
 Each row's ``hash`` is SHA-256 over the canonical JSON of its fields and ``prev_hash`` (the hash
 of the row before it). Ids are given here, gapless (the last id + 1), so a removed row shows as

@@ -1,4 +1,4 @@
-"""The dispatcher's board (SCREENS: Board): what is breached, at risk, overdue but not started,
+"""The dispatcher's board (docs/product.md §2 step 4): what is breached, at risk, overdue but not started,
 and waiting for the customer, and each engineer's open load and hours this week. Read only."""
 
 from __future__ import annotations

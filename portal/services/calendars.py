@@ -1,6 +1,6 @@
 """Business calendars in the database: loading one (with its overrides) for the SLA arithmetic,
 the admins' overrides, the import of the official yearly notice, and the warning when a year's
-official schedule is missing (DESIGN §4; the rules are in portal/domain/calendar.py, the
+official schedule is missing (docs/product.md §4; the rules are in portal/domain/calendar.py, the
 notice is read by portal/domain/holiday_notice.py).
 
 Overrides that came from an imported notice carry ``NOTICE_MARK`` at the start of their note:

@@ -1,4 +1,4 @@
-"""The desk's defaults (DESIGN §4): an SLA policy per priority from the template, and the default
+"""The desk's defaults (docs/product.md §4): an SLA policy per priority from the template, and the default
 business calendar in the desk's time zone (PORTAL_TIMEZONE).
 
 ``ensure_defaults`` is the one place that creates them. It runs in the data migration 0006 (so

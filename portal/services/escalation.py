@@ -1,4 +1,4 @@
-"""Warnings, escalations and the other timed notices (DESIGN §4, §2 step 6): each fires once.
+"""Warnings, escalations and the other timed notices (docs/product.md §4, §2 step 6): each fires once.
 
 ``fire`` records the SlaEvent (unique on request, kind, due_at) in a savepoint first; if another
 worker or sweep got there before, the insert conflicts and nothing else happens. Otherwise the

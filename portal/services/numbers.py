@@ -1,4 +1,4 @@
-"""Taking the next form number in the numbered row's own transaction (DESIGN §3).
+"""Taking the next form number in the numbered row's own transaction (docs/product.md §3).
 
 One atomic upsert per number, ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: on PostgreSQL the
 counter row stays locked until the transaction ends, so concurrent submissions queue behind it and

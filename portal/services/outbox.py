@@ -1,4 +1,4 @@
-"""E-mail through an outbox table (DESIGN §7): written in the caller's transaction, sent by a job
+"""E-mail through an outbox table (docs/architecture.md): written in the caller's transaction, sent by a job
 with retries and exponential backoff.
 
 Sending claims a row first (a compare-and-set on ``next_attempt_at`` that also pushes it one

@@ -1,4 +1,4 @@
-"""Privacy use cases (DESIGN §5): who is on a request, audited reveals, contact search without
+"""Privacy use cases (docs/product.md §5): who is on a request, audited reveals, contact search without
 an oracle, redacted copies of text files."""
 
 from __future__ import annotations

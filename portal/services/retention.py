@@ -1,4 +1,4 @@
-"""Retention (DESIGN §6): SR/IR/SD/FB, their files and their audit rows are kept at least three
+"""Retention (docs/product.md §6): SR/IR/SD/FB, their files and their audit rows are kept at least three
 years after closure. Deleting earlier is refused with the date it becomes possible; later an
 admin exports a self-contained archive and then purges, both audited.
 

@@ -1,4 +1,4 @@
-"""The SLA clock of a request, moved by lifecycle transitions (DESIGN §4).
+"""The SLA clock of a request, moved by lifecycle transitions (docs/product.md §4).
 
 - Due times: response and resolution from the SlaPolicy for the priority (the organisation's own,
   else the desk's default, created with the schema; the template's values if it was deleted),

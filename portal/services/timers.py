@@ -1,4 +1,4 @@
-"""SLA timers on RQ (DESIGN §4): which deadlines a request has, scheduling one job per deadline
+"""SLA timers on RQ (docs/product.md §4): which deadlines a request has, scheduling one job per deadline
 after commit, and the sweep that repairs what a lost Redis or a dead worker missed.
 
 The database is the source of truth. A deadline is (request, kind, due_at); its job id is

@@ -1,5 +1,5 @@
 """The dispatcher's board, the notifications (badge and list) and the supervisor's explanation to
-the customer on an escalated request (DESIGN §4, SCREENS: Board, Notifications)."""
+the customer on an escalated request (docs/product.md §4 and §2 step 4)."""
 
 from __future__ import annotations
 

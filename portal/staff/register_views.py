@@ -1,4 +1,4 @@
-"""Register (SCREENS: staff Register): the agent's intake for calls, e-mails and visits — the
+"""Register (docs/product.md §2 step 1): the agent's intake for calls, e-mails and visits — the
 template's step 1 on a customer's behalf, with an optional initial classification by a
 supervisor (step 2)."""
 
@@ -22,7 +22,7 @@ from portal.web import intake
 from portal.web.auth import actor
 from portal.web.rendering import page_or_fragment
 
-# DESIGN §1: the agent (客服专员) registers requests; supervisors and admins stand in
+# docs/product.md §1: the agent (客服专员) registers requests; supervisors and admins stand in
 REGISTER_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 
 

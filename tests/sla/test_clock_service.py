@@ -56,7 +56,7 @@ def test_submission_sets_both_due_times_from_the_proposed_urgency(
     assert sr.response_due_at == at(2026, 10, 8, 17)
     assert sr.resolution_due_at == at(2026, 10, 10, 17)  # make-up Saturday
     assert sr.id in rescheduled
-    # the defaults of DESIGN §4 exist (created with the schema), and a calendar
+    # the defaults of docs/product.md §4 exist (created with the schema), and a calendar
     defaults = db_session.scalars(
         select(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)).order_by(SlaPolicy.priority)
     ).all()

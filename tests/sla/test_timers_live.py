@@ -1,4 +1,4 @@
-"""SLA timers against a real Redis and real `portal worker` processes (DESIGN §4, issue 4 "done
+"""SLA timers against a real Redis and real `portal worker` processes (docs/product.md §4, issue 4 "done
 when"): a worker killed mid-escalation, a flushed Redis, two workers and two sweepers at once.
 
 Every test commits into a database of its own (see _timers_live). Its requests are seeded with

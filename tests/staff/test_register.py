@@ -1,4 +1,4 @@
-"""The staff Register screen (SCREENS: Register ``/staff/requests/new``): the desk's intake for
+"""The staff Register screen (docs/product.md §2 step 1, ``/staff/requests/new``): the desk's intake for
 calls, e-mails and visits, with the contact search masked and an optional initial
 classification for supervisors."""
 

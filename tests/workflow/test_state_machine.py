@@ -1,7 +1,7 @@
 """Every (state × action × actor) combination, through the services: the allowed ones succeed and
 move the request where the template says, the rest are refused with the domain error.
 
-The expectation comes from the table below, written from DESIGN §2 and the issue — not from
+The expectation comes from the table below, written from docs/product.md §2 and the issue — not from
 portal.domain.lifecycle — so a change to the state machine that the product did not ask for fails
 here."""
 

@@ -107,7 +107,7 @@ def classify(
     if data.expected_completion_at is not None:
         sr.expected_completion_at = data.expected_completion_at
     if before["priority"] != record.priority:
-        # a confirmed or changed priority recomputes both clocks from submission (DESIGN §4)
+        # a confirmed or changed priority recomputes both clocks from submission (docs/product.md §4)
         from portal.services import sla
 
         with session.no_autoflush:
