@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from portal.models import utcnow
 from portal.services import delivery as delivery_service
 from portal.services import delivery_page
@@ -26,8 +28,9 @@ def _history(factory, session, app, *, failures: int, measures: int):
     agent = factory.staff("agent", "supervisor")
     now = utcnow() - timedelta(days=2)
 
-    def deliver():
-        return delivery_service.deliver(
+    def deliver_and_accept(result: str, **decision):
+        """A delivery and the customer's decision on it; ``met``: how many are met (all)."""
+        dlv = delivery_service.deliver(
             session,
             Actor(handler.id),
             handler,
@@ -41,35 +44,24 @@ def _history(factory, session, app, *, failures: int, measures: int):
             folder=folder,
             max_bytes=limit,
         )
-
-    for _ in range(failures):
-        dlv = deliver()
-        first = delivery_service.load(session, sr.id)[-1].criteria[0]
+        criteria = delivery_service.load(session, sr.id)[-1].criteria
+        met = decision.pop("met", len(criteria))
         delivery_service.accept(
             session,
             Actor(contact.id),
             contact,
             sr,
             now,
-            result="fail",
-            met_ids={first.id},
-            rectification=f"补充报告后请致电 {PHONE}",
+            result=result,
+            met_ids={c.id for c in criteria[:met]},
             typed_name=contact.name,
             shown_hash=dlv.content_hash,
+            **decision,
         )
-    dlv = deliver()
-    criteria = delivery_service.load(session, sr.id)[-1].criteria
-    delivery_service.accept(
-        session,
-        Actor(contact.id),
-        contact,
-        sr,
-        now,
-        result="pass",
-        met_ids={c.id for c in criteria},
-        typed_name=contact.name,
-        shown_hash=dlv.content_hash,
-    )
+
+    for _ in range(failures):
+        deliver_and_accept("fail", met=1, rectification=f"补充报告后请致电 {PHONE}")
+    deliver_and_accept("pass")
     delivery_service.countersign(
         session, Actor(handler.id), handler, sr, now, typed_name=handler.name
     )
@@ -101,77 +93,62 @@ def _history(factory, session, app, *, failures: int, measures: int):
     return sr, contact, colleague, handler, agent
 
 
-def _counted(count_queries, session, build):
-    """How many statements ``build()`` runs from a cold session, and what it built."""
-    session.expire_all()
-    with count_queries() as statements:
-        built = build()
-    return len(statements), built
+@pytest.fixture
+def built(db_session, count_queries):
+    """``built(builder, *args)``: what the builder returns from a cold session, and how many
+    statements it ran."""
+
+    def run(builder, *args, **kwargs):
+        db_session.expire_all()
+        with count_queries() as statements:
+            result = builder(db_session, *args, **kwargs)
+        return result, len(statements)
+
+    return run
 
 
-def test_the_customer_panels_cost_the_same_whatever_the_history(
-    factory, db_session, app, count_queries
-):
+def test_the_customer_panels_cost_the_same_whatever_the_history(factory, db_session, app, built):
     def measure(failures):
-        sr, contact, colleague, _handler, _agent = _history(
+        sr, contact, colleague, *_ = _history(
             factory, db_session, app, failures=failures, measures=failures
         )
-        n, acc = _counted(
-            count_queries,
-            db_session,
-            lambda: delivery_page.customer_panels(db_session, sr, contact),
-        )
-        assert len(acc.deliveries) == failures + 1 and len(acc.decided) == failures + 1
+        acc, mine = built(delivery_page.customer_panels, sr, contact)
+        assert len(acc.deliveries) == len(acc.decided) == failures + 1
         assert len(acc.feedback.measures) == failures
-        m, _acc = _counted(
-            count_queries,
-            db_session,
-            lambda: delivery_page.customer_panels(db_session, sr, colleague),
-        )
-        return n, m
+        _acc, theirs = built(delivery_page.customer_panels, sr, colleague)
+        return mine, theirs
 
     assert measure(1) == measure(5)
 
 
-def test_the_staff_panels_cost_the_same_whatever_the_history(
-    factory, db_session, app, count_queries
-):
+def test_the_staff_panels_cost_the_same_whatever_the_history(factory, db_session, app, built):
     def measure(failures):
         sr, _contact, _colleague, handler, agent = _history(
             factory, db_session, app, failures=failures, measures=failures
         )
-        n, dl = _counted(
-            count_queries, db_session, lambda: delivery_page.staff_panels(db_session, sr, handler)
-        )
+        dl, handlers = built(delivery_page.staff_panels, sr, handler)
         assert len(dl.deliveries) == failures + 1
         assert dl.previous_failure is dl.deliveries[-2]
-        m, dl = _counted(
-            count_queries, db_session, lambda: delivery_page.staff_panels(db_session, sr, agent)
-        )
+        dl, supervisors = built(delivery_page.staff_panels, sr, agent)
         # a supervisor may add measures: the owners are loaded for the form
         assert dl.can_add_measure and dl.owners
         assert len(dl.feedback.measures) == failures
-        return n, m
+        return handlers, supervisors
 
     assert measure(1) == measure(5)
 
 
 def test_the_measures_page_costs_the_same_whatever_the_number_of_measures(
-    factory, db_session, app, count_queries
+    factory, db_session, app, built
 ):
     def measure(count):
-        sr, _contact, _colleague, handler, agent = _history(
-            factory, db_session, app, failures=0, measures=count
-        )
-        today = utcnow().date()
-        n, page = _counted(
-            count_queries,
-            db_session,
-            lambda: delivery_page.measures_page(db_session, agent, today, owner_id=handler.id),
+        *_, handler, agent = _history(factory, db_session, app, failures=0, measures=count)
+        page, queries = built(
+            delivery_page.measures_page, agent, utcnow().date(), owner_id=handler.id
         )
         assert len(page.rows) == count and all(page.may_update(r.measure) for r in page.rows)
         assert (handler.id, handler.name) in page.owners
-        return n
+        return queries
 
     assert measure(1) == measure(5)
 
