@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from werkzeug.datastructures import FileStorage
 from wtforms import MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.web.forms import PortalForm
-
-TOO_LONG = _l("At most %(max)d characters.")
+from portal.web.forms import TOO_LONG, PortalForm, WithFiles, message_body
 
 
-class ReplyForm(PortalForm):
-    body = TextAreaField(
-        _l("Your message"),
-        validators=[
-            DataRequired(message=_l("Write a message.")),
-            Length(max=20000, message=TOO_LONG),
-        ],
-    )
+class ReplyForm(WithFiles, PortalForm):
+    body = message_body(_l("Your message"))
     attachments = MultipleFileField(_l("Attachments"))
-
-    def files(self) -> list[FileStorage]:
-        return [
-            f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
-        ]
 
 
 class AnswerForm(PortalForm):

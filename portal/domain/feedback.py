@@ -18,6 +18,8 @@ MEASURE_OPEN = "open"
 MEASURE_IN_PROGRESS = "in_progress"
 MEASURE_DONE = "done"
 MEASURE_STATUSES = (MEASURE_OPEN, MEASURE_IN_PROGRESS, MEASURE_DONE)
+# what the measures list shows: the ones not done (its default), the done ones, all
+MEASURE_FILTERS = ("open", "done", "all")
 
 
 class FeedbackError(ValueError):

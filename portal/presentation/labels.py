@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
+from portal.domain import feedback as feedback_rules
 from portal.domain.vocabulary import Channel, Priority, RequestType, Role, Status
 
 STATUS_LABELS = {
@@ -70,3 +71,12 @@ LEVEL_LABELS = {
     "medium": _l("Medium"),
     "low": _l("Low"),
 }
+
+# improvement measures (FB): a measure's status, and the filter of the measures list
+MEASURE_STATUS_LABELS = {
+    feedback_rules.MEASURE_OPEN: _l("Open"),
+    feedback_rules.MEASURE_IN_PROGRESS: _l("In progress"),
+    feedback_rules.MEASURE_DONE: _l("Done"),
+}
+
+MEASURE_FILTER_LABELS = {"open": _l("Not done"), "done": _l("Done"), "all": _l("All")}

@@ -15,6 +15,10 @@ objects, never the raw columns:
 - ``handling_record_for`` — the handling record (IR): its free text redacted for outsiders and
   the customer's confirmation (their name, as they signed) masked unless the viewer may see
   the contact in full.
+- ``signer_name`` — the name a delivery's signature was typed with: a customer's is contact
+  data, a staff member's is masked on the customer side.
+- ``delivery_for`` / ``feedback_for`` — a delivery (SD) or a feedback (FB) with its free text
+  redacted for people outside the request.
 - ``safe_data`` — JSON-like data (notification parameters, e-mail context, audit before/after,
   exports) with PII redacted for outsiders.
 
@@ -24,10 +28,11 @@ filter (portal.logging), so a value that slips into a log message is masked ther
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from portal.domain import pii
+from portal.domain.delivery import CUSTOMER
 from portal.domain.masking import mask_email, mask_name, mask_phone
 
 
@@ -212,3 +217,41 @@ class HandlingRecordPresenter(Redacted):
 
 def handling_record_for(record, access: Access) -> HandlingRecordPresenter | None:
     return None if record is None else HandlingRecordPresenter(record, access)
+
+
+def signer_name(signature, *, contact_full: bool, staff_full: bool) -> str:
+    """The name a delivery's signature was typed with, as this viewer may see it: the
+    customer's is contact data (in full only with ``contact_full``); a staff member's is in
+    full with ``staff_full`` (staff pages), masked (张*) on the customer side, as everywhere
+    there."""
+    full = contact_full if signature.party == CUSTOMER else staff_full
+    return person_name(signature.typed_name, full)
+
+
+DELIVERY_TEXT_FIELDS = ("service_item", "demo_note", "unmet_items", "rectification")
+
+
+def delivery_for(view, insider: bool):
+    """A delivery's view (portal.services.delivery.DeliveryView) as this viewer may read it:
+    its free text, deliverables and criteria redacted for outsiders (its integrity was
+    computed on the original)."""
+    if insider:
+        return view
+    return replace(
+        view,
+        delivery=redacted(view.delivery, DELIVERY_TEXT_FIELDS, False),
+        items=[redacted(i, ("text",), False) for i in view.items],
+        criteria=[redacted(c, ("text",), False) for c in view.criteria],
+    )
+
+
+def feedback_for(view, insider: bool):
+    """A feedback's view (portal.services.feedback.FeedbackView) as this viewer may read it:
+    its suggestions and measures redacted for outsiders."""
+    if view is None or insider:
+        return view
+    return replace(
+        view,
+        feedback=redacted(view.feedback, ("suggestions",), False),
+        measures=[(redacted(m, ("measure",), False), owner) for m, owner in view.measures],
+    )

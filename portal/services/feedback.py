@@ -265,6 +265,27 @@ def list_measures(
     ]
 
 
+def measure_owners(session: Session) -> list[tuple[int, str]]:
+    """Who may own a measure: the active staff, (id, name) by name. One query."""
+    return [
+        (i, name)
+        for i, name in session.execute(
+            select(Account.id, Account.name)
+            .where(Account.kind == "staff", Account.active.is_(True))
+            .order_by(Account.name, Account.id)
+        )
+    ]
+
+
+def find_measure(session: Session, measure_id: int | None) -> ImprovementMeasure | None:
+    return session.get(ImprovementMeasure, measure_id) if measure_id else None
+
+
+def feedback_of(session: Session, request_id: int) -> Feedback | None:
+    """The request's feedback (a request has at most one), or None. One query."""
+    return session.scalar(select(Feedback).where(Feedback.request_id == request_id))
+
+
 @dataclass
 class FeedbackView:
     feedback: Feedback

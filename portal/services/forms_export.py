@@ -309,7 +309,9 @@ def build(
                 may_see = contact.full if own else True
                 block.signatures[party] = SignatureBlock(
                     party=party,
-                    name=customer_name(sig.typed_name) if own else staff_name(sig.typed_name),
+                    name=presenters.signer_name(
+                        sig, contact_full=contact.full, staff_full=not customer_side
+                    ),
                     image=sig.image_png if may_see else None,
                     drawn=bool(sig.image_png),
                     signed_at=_fmt(sig.signed_at, tz),

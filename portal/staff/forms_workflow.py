@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -26,10 +25,9 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 
 from portal.domain.vocabulary import Priority, RequestType
 from portal.presentation.labels import IMPACT_LABELS, LEVEL_LABELS, PRIORITY_LABELS, TYPE_LABELS
-from portal.web.forms import PortalForm
+from portal.web.forms import TOO_LONG, PortalForm, WithFiles, message_body
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-TOO_LONG = _l("At most %(max)d characters.")
 
 
 def _zone() -> ZoneInfo:
@@ -132,7 +130,7 @@ class CollaboratorForm(PortalForm):
     )
 
 
-class StepForm(PortalForm):
+class StepForm(WithFiles, PortalForm):
     occurred_at = DateTimeLocalField(
         _l("Time"),
         format=LOCAL_FORMATS,
@@ -155,11 +153,6 @@ class StepForm(PortalForm):
     )
     visible_to_customer = BooleanField(_l("The customer sees this step"), default=True)
     attachments = MultipleFileField(_l("Files"))
-
-    def files(self) -> list[FileStorage]:
-        return [
-            f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
-        ]
 
 
 class RecordForm(PortalForm):
@@ -185,7 +178,7 @@ class AskForm(PortalForm):
     needed_by = DateTimeLocalField(_l("Needed by"), format=LOCAL_FORMATS, validators=[Optional()])
 
 
-class MessageForm(PortalForm):
+class MessageForm(WithFiles, PortalForm):
     kind = RadioField(
         _l("Kind"),
         choices=[
@@ -195,16 +188,5 @@ class MessageForm(PortalForm):
         default="reply",
         validators=[InputRequired()],
     )
-    body = TextAreaField(
-        _l("Message"),
-        validators=[
-            DataRequired(message=_l("Write a message.")),
-            Length(max=20000, message=TOO_LONG),
-        ],
-    )
+    body = message_body(_l("Message"))
     attachments = MultipleFileField(_l("Attachments"))
-
-    def files(self) -> list[FileStorage]:
-        return [
-            f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
-        ]

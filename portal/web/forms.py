@@ -40,6 +40,7 @@ from portal.web.input_guard import removed_fields
 CONTROL_CHARACTERS_REMOVED = _l(
     "Invisible control characters were taken out of this. Check it and send it again."
 )
+TOO_LONG = _l("At most %(max)d characters.")
 
 
 class PortalForm(FlaskForm):
@@ -57,12 +58,33 @@ class PortalForm(FlaskForm):
         return valid
 
 
+class WithFiles:
+    """A form with an ``attachments`` file field (several files)."""
+
+    def files(self) -> list[FileStorage]:
+        """The files actually chosen (a form without files still sends one empty part)."""
+        return [
+            f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
+        ]
+
+
+def message_body(label) -> TextAreaField:
+    """The text of a message or reply on a request (both sides)."""
+    return TextAreaField(
+        label,
+        validators=[
+            DataRequired(message=_l("Write a message.")),
+            Length(max=20000, message=TOO_LONG),
+        ],
+    )
+
+
 class LoginForm(PortalForm):
     identifier = StringField(_l("E-mail or mobile"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class IntakeForm(PortalForm):
+class IntakeForm(WithFiles, PortalForm):
     """服务请求登记表: the fields the customer fills in on the portal and the desk registers on
     their behalf (the staff Register screen adds the contact and the channel)."""
 
@@ -81,14 +103,14 @@ class IntakeForm(PortalForm):
         _l("Title"),
         validators=[
             DataRequired(message=_l("Give the request a short title.")),
-            Length(max=200, message=_l("At most %(max)d characters.")),
+            Length(max=200, message=TOO_LONG),
         ],
     )
     description = TextAreaField(
         _l("Description"),
         validators=[
             DataRequired(message=_l("Describe what happened or what you need.")),
-            Length(max=20000, message=_l("At most %(max)d characters.")),
+            Length(max=20000, message=TOO_LONG),
         ],
     )
     expected_completion = DateTimeLocalField(
@@ -100,7 +122,7 @@ class IntakeForm(PortalForm):
         _l("Contact name"),
         validators=[
             DataRequired(message=_l("Who should we contact about this request?")),
-            Length(max=100, message=_l("At most %(max)d characters.")),
+            Length(max=100, message=TOO_LONG),
         ],
     )
     contact_phone = StringField(
@@ -118,16 +140,10 @@ class IntakeForm(PortalForm):
         validators=[
             DataRequired(message=_l("Enter an e-mail address.")),
             Email(message=_l("Enter a valid e-mail address.")),
-            Length(max=254, message=_l("At most %(max)d characters.")),
+            Length(max=254, message=TOO_LONG),
         ],
     )
     attachments = MultipleFileField(_l("Attachments"))
-
-    def files(self) -> list[FileStorage]:
-        """The files actually chosen (a form without files still sends one empty part)."""
-        return [
-            f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
-        ]
 
     def validate_expected_completion(self, field) -> None:
         if field.data is None:

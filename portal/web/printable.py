@@ -1,9 +1,13 @@
 """The printable forms (SR · IR · SD · FB) and their XLSX export, for both sides: each side
-loads the request through its own access rules and hands the request here."""
+registers the two routes (``register``) with its own way of loading a request (its access
+rules: 404 for a request the viewer may not see)."""
 
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, current_app, make_response, render_template, url_for
+from flask_login import current_user
 
 from portal.db import db
 from portal.models import utcnow
@@ -60,3 +64,24 @@ def xlsx_response(sr, form: str, doc):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def register(bp: Blueprint, side: str, load_request: Callable[[str], object]) -> None:
+    """The routes ``<side>.print_form`` and ``<side>.export_form`` on the side's blueprint."""
+
+    def print_form(number: str, form: str):
+        sr = load_request(number)
+        return print_page(side, sr, build(sr, form, current_user.account))
+
+    def export_form(number: str, form: str):
+        sr = load_request(number)
+        return xlsx_response(sr, form, build(sr, form, current_user.account))
+
+    bp.add_url_rule(
+        "/requests/<number>/print/<any(sr,ir,sd,fb):form>", view_func=print_form, methods=["GET"]
+    )
+    bp.add_url_rule(
+        "/requests/<number>/export/<any(sr,ir,sd,fb):form>.xlsx",
+        view_func=export_form,
+        methods=["GET"],
+    )
