@@ -123,8 +123,9 @@ def staff_panels(
     caps = lifecycle_service.capacities(session, sr, viewer)
     actions = lifecycle.allowed_actions(sr.status, caps)
     on_request = bool(caps & {lifecycle.HANDLER, lifecycle.COLLABORATOR})
-    # staff read the delivery history as it was written
-    deliveries, fb = _history(session, sr, customer=False, insider=True)
+    # staff outside the request read the delivery history and the feedback with their personal
+    # data redacted, like the rest of the page (docs/product.md §5)
+    deliveries, fb = _history(session, sr, customer=False, insider=on_request)
     area = DeliveryPanels(
         sr=sr,
         actions=actions,

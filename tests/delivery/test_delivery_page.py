@@ -180,3 +180,20 @@ def test_who_sees_what_in_the_delivery_area(factory, db_session, app):
         "customer": "李*",
         "handler": handler.name,
     }
+
+
+def test_staff_outside_the_request_read_the_delivery_history_redacted(factory, db_session, app):
+    """Free text in the deliveries and the feedback (a phone number in the rectification asked
+    for, the demonstration note, the suggestions) is redacted for staff who are neither the
+    handler nor a collaborator, as on the rest of the request page; the handler reads it as
+    written."""
+    sr, _contact, _colleague, handler, agent = _history(
+        factory, db_session, app, failures=1, measures=1
+    )
+    outsider = delivery_page.staff_panels(db_session, sr, agent)
+    assert PHONE not in outsider.deliveries[0].delivery.rectification
+    assert PHONE not in outsider.deliveries[-1].delivery.demo_note
+    assert PHONE not in outsider.feedback.feedback.suggestions
+    on_it = delivery_page.staff_panels(db_session, sr, handler)
+    assert PHONE in on_it.deliveries[0].delivery.rectification
+    assert PHONE in on_it.feedback.feedback.suggestions
