@@ -13,9 +13,11 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     account_views,
     board_views,
     delivery_views,
+    dispatch_views,
     privacy_views,
     register_views,
     sla_views,
     views,
+    work_views,
     workflow_views,
 )

@@ -3,6 +3,8 @@ the customer on an escalated request (DESIGN §4, SCREENS: Board, Notifications)
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import (
     abort,
     current_app,
@@ -15,16 +17,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.db import db
-from portal.models import ServiceRequest, SlaEvent, utcnow
+from portal.models import utcnow
 from portal.presentation import notices
+from portal.services import board as board_service
 from portal.services import escalation
 from portal.staff import bp
 from portal.web import panels
 from portal.web.auth import actor
 from portal.web.rendering import page_or_fragment, wants_fragment
+from portal.web.request_actions import load_request
 
 BOARD_ROLES = ("dispatcher", "supervisor", "admin")
 
@@ -33,7 +36,7 @@ BOARD_ROLES = ("dispatcher", "supervisor", "admin")
 def board():
     if not current_user.has_role(*BOARD_ROLES):
         abort(403)
-    data = escalation.board(db.session, utcnow(), current_app.config["PORTAL_TIMEZONE"])
+    data = board_service.board(db.session, utcnow(), current_app.config["PORTAL_TIMEZONE"])
     response = make_response(
         page_or_fragment("staff/board.html", "staff/_board_body.html", board=data)
     )
@@ -77,20 +80,9 @@ def notifications_read():
 
 @panels.provider("staff")
 def _escalation_panel(session, sr, viewer, now) -> dict:
-    if sr.escalation_level == 0 and not viewer.has_role("supervisor", "admin"):
-        return {}
-    events = session.execute(
-        select(SlaEvent.kind, SlaEvent.due_at, SlaEvent.fired_at)
-        .where(SlaEvent.request_id == sr.id)
-        .order_by(SlaEvent.fired_at)
-    ).all()
-    return {
-        "escalation": {
-            "level": sr.escalation_level,
-            "events": events,
-            "may_explain": viewer.has_role("supervisor"),
-        }
-    }
+    panel = board_service.escalation_panel(session, sr, viewer)
+    # the partial reads it as a mapping (``escalation.level``, ``escalation.events``)
+    return {} if panel is None else {"escalation": asdict(panel)}
 
 
 @bp.post("/requests/<number>/sla-explanation")
@@ -98,9 +90,7 @@ def sla_explain(number: str):
     if not current_user.has_role("supervisor"):
         abort(403)
     session = db.session
-    sr = session.scalar(select(ServiceRequest).where(ServiceRequest.number == number))
-    if sr is None:
-        abort(404)
+    sr = load_request(number)
     text = request.form.get("explanation", "")
     now = utcnow()
     try:
