@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import (
     abort,
@@ -15,15 +14,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.customer import bp
 from portal.customer.forms import NewRequestForm
 from portal.db import db
-from portal.models import Account, Message, utcnow
+from portal.models import utcnow
 from portal.presentation import presenters
 from portal.presentation.formatting import format_size
-from portal.services import attachments, downloads, listing, privacy
+from portal.services import downloads, listing, request_page
 from portal.services.attachments import MAX_FILES
 from portal.web import intake, panels
 from portal.web.downloads import send as send_download
@@ -117,79 +115,20 @@ def new_request():
     ), status
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
-    kind: str  # submitted / message
-    at: datetime
-    author: str
-    from_desk: bool
-    body: str = ""
-    files: tuple = ()
-
-
 @bp.get("/requests/<number>")
 def request_detail(number: str):
     viewer = current_user.account
-    found = listing.customer_request(db.session, viewer, number)
-    if found is None:
-        abort(404)
-    sr, handler_name = found
-    files = attachments.of_request(db.session, sr.id, attachments.customer_visible())
-    messages = db.session.execute(
-        select(
-            Message.id,
-            Message.created_at,
-            Message.body,
-            Message.author_id,
-            Account.name,
-            Account.kind,
-            Account.organisation_id,
-        )
-        .join(Account, Account.id == Message.author_id)
-        .where(Message.request_id == sr.id, Message.internal.is_(False))
-        .order_by(Message.created_at, Message.id)
-    ).all()
-
-    by_message: dict[int, list] = {}
-    request_files = []
-    for f in files:
-        if f.message_id is not None:
-            by_message.setdefault(f.message_id, []).append(f)
-        elif f.step_id is None and f.delivery_id is None:
-            request_files.append(f)
-
     now = utcnow()
-    # colleagues (organisation setting "colleagues may view") see masks and redacted text
-    access = privacy.access_for(db.session, sr, viewer, now)
-    contact = presenters.contact_for(sr, access)
-    timeline = [
-        TimelineEntry("submitted", sr.submitted_at, contact.name, from_desk=sr.channel != "portal")
-    ]
-    for m in messages:
-        from_desk = m.kind == "staff"
-        full = not from_desk and (
-            m.author_id == viewer.id
-            or (viewer.is_org_admin and m.organisation_id == viewer.organisation_id)
-        )
-        timeline.append(
-            TimelineEntry(
-                "message",
-                m.created_at,
-                presenters.person_name(m.name, full=full),
-                from_desk,
-                presenters.free_text(m.body, access.insider),
-                tuple(by_message.get(m.id, ())),
-            )
-        )
+    page = request_page.customer_page(db.session, viewer, number, now)
+    if page is None:
+        abort(404)
     return render_template(
         "customer/request.html",
-        sr=presenters.request_for(sr, access),
-        handler=presenters.person_name(handler_name, full=False) if handler_name else "",
-        contact=contact,
-        files=request_files,
-        timeline=timeline,
+        page=page,
+        sr=page.header.sr,
+        contact=page.header.contact,
         now=now,
-        **panels.context("customer", db.session, sr, viewer, now),
+        **panels.context("customer", db.session, page.header.request, viewer, now),
     )
 
 

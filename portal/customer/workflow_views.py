@@ -7,66 +7,30 @@ request page (PRG); an error renders the page again with the form's errors and w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
-from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.customer import bp
 from portal.customer import forms_workflow as forms
 from portal.db import db
 from portal.domain import lifecycle
-from portal.models import (
-    Attachment,
-    CooperationRequest,
-    HandlingRecord,
-    HandlingStep,
-    ServiceRequest,
-    utcnow,
-)
-from portal.presentation import presenters
-from portal.services import attachments as attachment_service
+from portal.models import ServiceRequest, utcnow
 from portal.services import lifecycle as lifecycle_service
-from portal.services import listing, workflow
-from portal.services.attachments import (
-    MAX_FILES,
-    AttachmentRefused,
-    AttachmentTooLarge,
-    Upload,
-    stream_size,
-)
+from portal.services import listing, workflow, workflow_panels
+from portal.services.attachments import MAX_FILES, AttachmentRefused
 from portal.web import panels
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
+from portal.web.uploads import PostedFiles
 
 
-@dataclass
-class CustomerActions:
-    actions: set[str]
-    forms: dict[str, FlaskForm] = field(default_factory=dict)
-    questions: list[CooperationRequest] = field(default_factory=list)
-    steps: list[HandlingStep] = field(default_factory=list)
-    step_files: dict[int, list[Attachment]] = field(default_factory=dict)
-
-    @property
-    def open_question(self) -> CooperationRequest | None:
-        open_ = [q for q in self.questions if q.answered_at is None]
-        return open_[-1] if open_ else None
-
-    @property
-    def answered(self) -> list[CooperationRequest]:
-        return [q for q in self.questions if q.answered_at is not None]
-
-
-def build(session: Session, sr: ServiceRequest, viewer, now: datetime) -> CustomerActions:
-    """What the customer may do on this request now and what the desk asked and did (with the
-    files of the steps shown); five queries at most whatever the length of the history."""
-    wfc = CustomerActions(actions=lifecycle_service.customer_actions(session, sr, viewer))
+@panels.provider("customer")
+def workflow_actions(session, sr, viewer, now) -> dict:
+    """What the customer may do on this request now and what the desk asked and did
+    (portal.services.workflow_panels), with the forms of the actions offered."""
+    wfc = workflow_panels.customer_work(session, sr, viewer)
     bound: dict = g.get("wf_forms", {})
     if "reply_public" in wfc.actions:
         wfc.forms["reply"] = bound.get("reply") or forms.ReplyForm(formdata=None, prefix="reply")
@@ -74,44 +38,7 @@ def build(session: Session, sr: ServiceRequest, viewer, now: datetime) -> Custom
         wfc.forms["answer"] = bound.get("answer") or forms.AnswerForm(
             formdata=None, prefix="answer"
         )
-    wfc.questions = list(
-        session.scalars(
-            select(CooperationRequest)
-            .where(CooperationRequest.request_id == sr.id)
-            .order_by(CooperationRequest.asked_at, CooperationRequest.id)
-        )
-    )
-    # the steps the handler marked for the customer; never the others
-    wfc.steps = list(
-        session.scalars(
-            select(HandlingStep)
-            .join(HandlingRecord, HandlingRecord.id == HandlingStep.record_id)
-            .where(HandlingRecord.request_id == sr.id, HandlingStep.visible_to_customer.is_(True))
-            .order_by(HandlingStep.occurred_at, HandlingStep.id)
-        )
-    )
-    if not lifecycle_service.customer_principal(sr, viewer):
-        # colleagues of the contact read the free text with its personal data redacted
-        wfc.questions = [presenters.redacted(q, ("what", "answer"), False) for q in wfc.questions]
-        wfc.steps = [presenters.redacted(s, ("operation",), False) for s in wfc.steps]
-    if wfc.steps:
-        # the files of those steps, in one query (customer_visible: never an internal file)
-        for f in session.scalars(
-            select(Attachment)
-            .where(
-                Attachment.request_id == sr.id,
-                Attachment.step_id.in_([s.id for s in wfc.steps]),
-                attachment_service.customer_visible(),
-            )
-            .order_by(Attachment.created_at, Attachment.id)
-        ):
-            wfc.step_files.setdefault(f.step_id, []).append(f)
-    return wfc
-
-
-@panels.provider("customer")
-def workflow_actions(session, sr, viewer, now) -> dict:
-    return {"wfc": build(session, sr, viewer, now)}
+    return {"wfc": wfc}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,43 +93,19 @@ def _act(number: str, name: str, form: FlaskForm, run, anchor: str):
 @bp.post("/requests/<number>/reply")
 def wf_reply(number: str):
     form = forms.ReplyForm(prefix="reply")
-    folder = current_app.config["UPLOAD_FOLDER"]
-    limit = current_app.config["UPLOAD_MAX_BYTES"]
-    saved: list = []
 
     def run(sr, form):
-        files = form.files()
-        if len(files) > MAX_FILES:
-            raise workflow.FieldError(
-                "attachments", _("At most %(n)d files per message.", n=MAX_FILES)
-            )
-        for f in files:
-            if stream_size(f.stream) > limit:
-                raise AttachmentTooLarge(f.filename, limit)
+        files.check(_("At most %(n)d files per message.", n=MAX_FILES))
         now = utcnow()
         who = actor()
         message = workflow.post_message(
             db.session, who, current_user.account, sr, form.body.data, now
         )
-        for f in files:
-            saved.append(
-                attachment_service.save(
-                    db.session,
-                    who,
-                    now,
-                    Upload(f.filename, f.stream),
-                    request_id=sr.id,
-                    folder=folder,
-                    max_bytes=limit,
-                    message_id=message.id,
-                )
-            )
+        files.save(db.session, who, now, request_id=sr.id, message_id=message.id)
         return _("Your message has been sent to the service desk.")
 
-    response = _act(number, "reply", form, run, "#timeline-h")
-    if isinstance(response, tuple):  # not committed: the files written go too
-        attachment_service.discard(saved, folder)
-    return response
+    with PostedFiles(form.files()) as files:
+        return _act(number, "reply", form, run, "#timeline-h")
 
 
 @bp.post("/requests/<number>/answer")

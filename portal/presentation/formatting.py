@@ -1,4 +1,5 @@
-"""Times, sizes, holidays and SLA outcomes as people read them, in their language.
+"""Times, sizes, holidays, SLA outcomes and candidates' rankings as people read them, in their
+language.
 
 Services (e-mails, exports, notices) and templates (through the filters portal.web.filters
 registers) format the same way because they call these functions. Nothing here reads the
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.domain import sla as sla_rules
+from portal.domain.assignment import Ranked
 
 # Numeric patterns are the same in every locale: strftime renders them without Babel's cost,
 # which matters in a 50-row table with three times per row.
@@ -94,3 +96,21 @@ def holiday_label(name: str | None) -> str:
         return ""
     label = HOLIDAY_LABELS.get(name)
     return str(label) if label is not None else name
+
+
+def candidate_reason(ranked: Ranked) -> str:
+    """Why a candidate handler ranks where they do: "Skill 数据库 level 4 · 3 open · available"."""
+    parts = []
+    if ranked.best_skill is not None:
+        parts.append(
+            _(
+                "Skill %(skill)s level %(level)s",
+                skill=ranked.best_skill.skill_name,
+                level=ranked.level,
+            )
+        )
+    else:
+        parts.append(_("no matching skill"))
+    parts.append(ngettext("%(num)s open", "%(num)s open", ranked.candidate.open_load))
+    parts.append(_("available") if ranked.candidate.available else _("unavailable"))
+    return " · ".join(parts)

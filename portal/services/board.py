@@ -1,5 +1,5 @@
-"""The dispatcher's board (docs/product.md §2 step 4): what is breached, at risk, overdue but not started,
-and waiting for the customer, and each engineer's open load and hours this week. Read only."""
+"""The dispatcher's board (SCREENS: Board) and the escalation panel of the staff request page:
+what each shows, in a fixed number of queries whatever the number of requests or events."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from portal.models import Account, AccountRole, HandlingStep, Organisation, ServiceRequest, SlaEvent
+from portal.models import (
+    Account,
+    AccountRole,
+    HandlingStep,
+    Organisation,
+    ServiceRequest,
+    SlaEvent,
+)
 from portal.services.queue import warned
+from portal.services.timers import OPEN, RUNNING
 
 BOARD_LIMIT = 50
 
@@ -80,8 +88,6 @@ def _board_rows(session: Session, where, due, order) -> list[BoardRow]:
 def board(session: Session, now: datetime, timezone: str) -> Board:
     """Seven queries whatever the number of requests: four lists of at most 50 (+1 to say
     "more"), the engineers, their open load and their hours this week."""
-    from portal.services.timers import OPEN, RUNNING
-
     SR = ServiceRequest
     resolution_running = and_(
         SR.status.in_(RUNNING), SR.paused_since.is_(None), SR.resolution_due_at.is_not(None)
@@ -160,3 +166,40 @@ def board(session: Session, now: datetime, timezone: str) -> Board:
             for eid, name in engineers
         ],
     )
+
+
+# --- the escalation panel of the staff request page ---------------------------------------------
+
+EXPLAIN_ROLES = ("supervisor",)  # who explains a late request to the customer (向客户说明原因)
+
+
+@dataclass(frozen=True)
+class SlaEventRow:
+    kind: str
+    due_at: datetime
+    fired_at: datetime
+
+
+@dataclass(frozen=True)
+class EscalationPanel:
+    level: int
+    events: list[SlaEventRow]  # the warnings, breaches and escalations fired, oldest first
+    may_explain: bool  # the viewer may send the customer an explanation
+
+
+def escalation_panel(
+    session: Session, sr: ServiceRequest, viewer: Account
+) -> EscalationPanel | None:
+    """The request's escalation level and its SLA events, for staff; None (no panel) for a
+    request never escalated, except to supervisors and admins. One query."""
+    if sr.escalation_level == 0 and not viewer.has_role("supervisor", "admin"):
+        return None
+    events = [
+        SlaEventRow(*row)
+        for row in session.execute(
+            select(SlaEvent.kind, SlaEvent.due_at, SlaEvent.fired_at)
+            .where(SlaEvent.request_id == sr.id)
+            .order_by(SlaEvent.fired_at)
+        )
+    ]
+    return EscalationPanel(sr.escalation_level, events, viewer.has_role(*EXPLAIN_ROLES))

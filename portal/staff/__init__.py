@@ -14,10 +14,12 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     board_views,
     calendar_views,
     delivery_views,
+    dispatch_views,
     feedback_views,
     privacy_views,
     register_views,
     sla_views,
     views,
+    work_views,
     workflow_views,
 )

@@ -3,6 +3,8 @@ the customer on an escalated request (docs/product.md §4 and §2 step 4)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import (
     abort,
     current_app,
@@ -15,10 +17,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.db import db
-from portal.models import ServiceRequest, SlaEvent, utcnow
+from portal.models import utcnow
 from portal.presentation import notices
 from portal.services import board as board_service
 from portal.services import escalation
@@ -28,6 +29,7 @@ from portal.web.auth import actor
 from portal.web.forms import CONTROL_CHARACTERS_REMOVED
 from portal.web.input_guard import removed_fields
 from portal.web.rendering import page_or_fragment, wants_fragment
+from portal.web.request_actions import load_request
 
 BOARD_ROLES = ("dispatcher", "supervisor", "admin")
 
@@ -80,20 +82,9 @@ def notifications_read():
 
 @panels.provider("staff")
 def _escalation_panel(session, sr, viewer, now) -> dict:
-    if sr.escalation_level == 0 and not viewer.has_role("supervisor", "admin"):
-        return {}
-    events = session.execute(
-        select(SlaEvent.kind, SlaEvent.due_at, SlaEvent.fired_at)
-        .where(SlaEvent.request_id == sr.id)
-        .order_by(SlaEvent.fired_at)
-    ).all()
-    return {
-        "escalation": {
-            "level": sr.escalation_level,
-            "events": events,
-            "may_explain": viewer.has_role("supervisor"),
-        }
-    }
+    panel = board_service.escalation_panel(session, sr, viewer)
+    # the partial reads it as a mapping (``escalation.level``, ``escalation.events``)
+    return {} if panel is None else {"escalation": asdict(panel)}
 
 
 @bp.post("/requests/<number>/sla-explanation")
@@ -101,9 +92,7 @@ def sla_explain(number: str):
     if not current_user.has_role("supervisor"):
         abort(403)
     session = db.session
-    sr = session.scalar(select(ServiceRequest).where(ServiceRequest.number == number))
-    if sr is None:
-        abort(404)
+    sr = load_request(number)
     text = request.form.get("explanation", "")
     now = utcnow()
     try:

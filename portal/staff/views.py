@@ -18,7 +18,7 @@ from portal.models import utcnow
 from portal.presentation import presenters
 from portal.presentation.presenters import request_contact
 from portal.queue import redis_conn
-from portal.services import downloads, request_view
+from portal.services import downloads, request_page
 from portal.services import queue as queue_service
 from portal.staff import bp
 from portal.staff.forms import QueueFilterForm
@@ -164,21 +164,18 @@ def queue_counts():
 
 @bp.get("/requests/<number>")
 def request_detail(number: str):
-    locale = str(get_locale() or "en")
     now = utcnow()
-    detail = request_view.load(db.session, number, current_user.id, now, locale)
-    if detail is None:
+    viewer = current_user.account
+    page = request_page.staff_page(db.session, viewer, number, now, str(get_locale() or "en"))
+    if page is None:
         abort(404)
-    access = detail.access
-    contact = presenters.contact_for(detail.sr, access)
-    due = queue_service.resolution_risk(detail.sr, now)
     return render_template(
         "staff/request.html",
-        d=detail,
-        sr=presenters.request_for(detail.sr, access),
-        contact=contact,
-        due=due,
-        **panels.context("staff", db.session, detail.sr, current_user.account, now),
+        d=page,
+        sr=page.header.sr,
+        contact=page.header.contact,
+        due=page.due,
+        **panels.context("staff", db.session, page.header.request, viewer, now),
     )
 
 

@@ -12,13 +12,13 @@ from portal.db import db
 from portal.domain.lifecycle import TransitionError
 from portal.domain.vocabulary import Channel
 from portal.models import Account, ServiceRequest, utcnow
-from portal.services import attachments
 from portal.services import requests as sr_service
-from portal.services.attachments import AttachmentRefused, Upload
+from portal.services.attachments import AttachmentRefused
 from portal.services.workflow import FieldError
 from portal.web.auth import actor
 from portal.web.domain_errors import transition_message
 from portal.web.forms import IntakeForm
+from portal.web.uploads import PostedFiles
 
 
 def register(
@@ -29,58 +29,38 @@ def register(
 ) -> ServiceRequest | None:
     """Submit ``form`` for ``contact`` with its files, run ``then`` (say, the initial
     classification) and commit. On a refusal nothing is saved: the message goes on the form
-    (the field it names, else the form's own errors) and None is returned."""
+    (the field it names, else the form's own errors) and None is returned; the files
+    written are removed again (``PostedFiles``)."""
     now = utcnow()
-    folder = current_app.config["UPLOAD_FOLDER"]
-    limit = current_app.config["UPLOAD_MAX_BYTES"]
     who = actor()
-    saved: list = []
-    try:
-        sr = sr_service.submit(
-            db.session,
-            who,
-            contact,
-            form.intake(),
-            now,
-            current_app.config["PORTAL_TIMEZONE"],
-            channel=channel,
-        )
-        for upload in form.files():
-            saved.append(
-                attachments.save(
-                    db.session,
-                    who,
-                    now,
-                    Upload(upload.filename, upload.stream),
-                    request_id=sr.id,
-                    folder=folder,
-                    max_bytes=limit,
-                )
+    with PostedFiles(form.files()) as files:  # the form checked their number and sizes
+        try:
+            sr = sr_service.submit(
+                db.session,
+                who,
+                contact,
+                form.intake(),
+                now,
+                current_app.config["PORTAL_TIMEZONE"],
+                channel=channel,
             )
-        if then is not None:
-            then(sr, now)
-        db.session.commit()
-    except AttachmentRefused as exc:
-        # the form checked sizes already: a disguised file (or a stream that grew) lands here
-        _undo(saved, folder)
-        form.attachments.errors = [exc.message]
-    except FieldError as exc:
-        _undo(saved, folder)
-        _error_on(form, exc.field, str(exc.message))
-    except TransitionError as exc:
-        _undo(saved, folder)
-        form.form_errors.append(transition_message(exc))
-    except BaseException:
-        _undo(saved, folder)
-        raise
-    else:
-        return sr
+            files.save(db.session, who, now, request_id=sr.id)
+            if then is not None:
+                then(sr, now)
+            db.session.commit()
+        except AttachmentRefused as exc:
+            # a disguised file (or a stream that grew since the form's check) lands here
+            db.session.rollback()
+            form.attachments.errors = [exc.message]
+        except FieldError as exc:
+            db.session.rollback()
+            _error_on(form, exc.field, str(exc.message))
+        except TransitionError as exc:
+            db.session.rollback()
+            form.form_errors.append(transition_message(exc))
+        else:
+            return sr
     return None
-
-
-def _undo(saved: list, folder: str) -> None:
-    db.session.rollback()
-    attachments.discard(saved, folder)
 
 
 def _error_on(form, name: str, message: str) -> None:
