@@ -30,7 +30,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from portal.db import db
 from portal.domain import pii
 from portal.domain.masking import mask_email, mask_name, mask_phone
-from portal.models import Account, AuditEvent, ServiceRequest, utcnow
+from portal.models import Account, AuditEvent, utcnow
 from portal.presentation import presenters
 from portal.services import privacy, retention
 from portal.staff import bp
@@ -38,6 +38,7 @@ from portal.web import panels
 from portal.web.auth import actor
 from portal.web.forms import PortalForm
 from portal.web.rendering import wants_fragment
+from portal.web.request_actions import load_request
 
 ADMIN = "admin"
 PAGE = 50
@@ -47,13 +48,6 @@ def require_roles(*roles: str) -> None:
     """403 unless the logged-in staff member holds one of ``roles``."""
     if not current_user.account.has_role(*roles):
         abort(403)
-
-
-def _request_or_404(number: str) -> ServiceRequest:
-    sr = db.session.scalar(select(ServiceRequest).where(ServiceRequest.number == number))
-    if sr is None:
-        abort(404)
-    return sr
 
 
 # --- contact reveal ------------------------------------------------------------------------------
@@ -97,7 +91,7 @@ def privacy_panel(session, sr, viewer, now) -> dict:
 
 @bp.post("/requests/<number>/reveal")
 def reveal_contact(number: str):
-    sr = _request_or_404(number)
+    sr = load_request(number)
     require_roles(*privacy.REVEAL_ROLES)
     form = RevealForm()
     now = utcnow()
@@ -279,7 +273,7 @@ def _refusal_message(exc: retention.RetentionRefused) -> str:
 @bp.post("/admin/retention/<number>/archive")
 def retention_archive(number: str):
     require_roles(ADMIN)
-    sr = _request_or_404(number)
+    sr = load_request(number)
     try:
         made = retention.archive(
             db.session,
@@ -306,7 +300,7 @@ def retention_archive(number: str):
 @bp.post("/admin/retention/<number>/purge")
 def retention_purge(number: str):
     require_roles(ADMIN)
-    sr = _request_or_404(number)
+    sr = load_request(number)
     try:
         files = retention.purge(
             db.session, actor(), sr, utcnow(), current_app.config["UPLOAD_FOLDER"]
