@@ -1,6 +1,6 @@
 """The model layer: one file per aggregate, typed SQLAlchemy 2.x."""
 
-from .account import Account, AccountRole, LoginSession, Skill, StaffSkill
+from .account import Account, AccountRole, Category, LoginSession, Skill, StaffSkill
 from .base import Base, utcnow
 from .delivery import Delivery, DeliveryCriterion, DeliveryItem, Signature
 from .feedback import Feedback, ImprovementMeasure
@@ -9,7 +9,7 @@ from .notify import EmailOutbox, Notification
 from .organisation import Department, Organisation
 from .plans import ServicePlan
 from .privacy import ContactReveal
-from .records import AuditEvent, NumberSequence, VaguePhrase
+from .records import AuditEvent, ContactImport, DeskSetting, NumberSequence, VaguePhrase
 from .service_request import (
     Assignment,
     Attachment,
@@ -30,15 +30,18 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Calendar",
+    "Category",
     "CalendarOverride",
     "Classification",
     "Collaborator",
+    "ContactImport",
     "ContactReveal",
     "CooperationRequest",
     "Delivery",
     "DeliveryCriterion",
     "DeliveryItem",
     "Department",
+    "DeskSetting",
     "EmailOutbox",
     "Feedback",
     "HandlingRecord",

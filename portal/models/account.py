@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -32,6 +32,11 @@ class Account(Base):
     # staff
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     available: Mapped[bool] = mapped_column(default=True)
+    # support level (1 = first line … 3 = expert), and a leave that ends on its own
+    staff_level: Mapped[int | None]
+    on_leave_until: Mapped[date | None]
+    # set when invited and not yet accepted (the password is unusable until then)
+    invited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -89,7 +94,8 @@ class Skill(Base):
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
     request_type: Mapped[str | None] = mapped_column(String(20))  # RequestType, None = any
-    category: Mapped[str | None] = mapped_column(String(60))
+    category: Mapped[str | None] = mapped_column(String(60))  # a Category code, None = any
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class StaffSkill(Base):
@@ -102,3 +108,19 @@ class StaffSkill(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"), index=True)
     level: Mapped[int]
+
+
+class Category(Base):
+    """A request category of one request type: the managed list a request's category and a
+    skill's category are chosen from (``code`` is what requests and skills store)."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("request_type", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_type: Mapped[str] = mapped_column(String(20))  # RequestType
+    code: Mapped[str] = mapped_column(String(60))
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)

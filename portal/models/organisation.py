@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -20,6 +20,8 @@ class Organisation(Base):
     colleagues_may_view: Mapped[bool] = mapped_column(default=False)
     colleagues_may_reply: Mapped[bool] = mapped_column(default=False)
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id"))
+    # working days after completion within which the customer may rate (the template's 3)
+    feedback_window_days: Mapped[int] = mapped_column(default=3, server_default="3")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -33,3 +35,4 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())

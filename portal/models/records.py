@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -50,3 +50,30 @@ class VaguePhrase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phrase: Mapped[str] = mapped_column(String(60))
     locale: Mapped[str] = mapped_column(String(8))
+    # True: a built-in phrase the admin removed from the list (the row hides it)
+    removed: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class DeskSetting(Base):
+    """One setting of the desk an admin changes on the pages (e.g. which roles take requests)."""
+
+    __tablename__ = "desk_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+
+class ContactImport(Base):
+    """A contact file read and checked, waiting for the admin to confirm it: the preview's rows
+    are kept here (not in the cookie, not on one machine's disk) until imported or expired."""
+
+    __tablename__ = "contact_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    filename: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[list] = mapped_column(JSON)
+    imported_at: Mapped[datetime | None]
