@@ -407,9 +407,9 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.logout",
     "staff.sla_explain",  # no escalated request: test_a_form_read_without_a_form_class_…
     "staff.countersign",  # no delivery waiting for the desk's countersignature
-    "staff.admin_calendar_override_remove",  # no override in the demo calendar
-    "staff.retention_archive",  # nothing old enough to archive or purge
-    "staff.retention_purge",
+    "staff.admin.calendar_override_remove",  # no override in the demo calendar
+    "staff.admin.retention_archive",  # nothing old enough to archive or purge
+    "staff.admin.retention_purge",
 }
 
 
@@ -458,4 +458,4 @@ def test_every_form_on_every_page_refuses_a_nul_and_saves_nothing(app, make_clie
     posted = {k[1] for k in tried if k[0] == "POST"}
     every_post = {r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}
     assert every_post - posted - NOT_ON_THE_DEMO_PAGES == set()
-    assert {k[1] for k in tried if k[0] == "GET"} >= {"staff.queue", "staff.admin_audit"}
+    assert {k[1] for k in tried if k[0] == "GET"} >= {"staff.queue", "staff.admin.audit"}

@@ -11,8 +11,8 @@ bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 
 from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     account_views,
+    admin,  # noqa: E402  (the administration area, nested at /staff/admin)
     board_views,
-    calendar_views,
     delivery_views,
     dispatch_views,
     feedback_views,
@@ -23,3 +23,5 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     work_views,
     workflow_views,
 )
+
+bp.register_blueprint(admin.bp, url_prefix="/admin")

@@ -62,7 +62,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def _unauthorized():
-        side = "staff" if request.blueprint == "staff" else "customer"
+        side = "staff" if (request.blueprint or "").split(".")[0] == "staff" else "customer"
         if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
             # a fragment (a panel, a polling counter) must not swap the login page into
             # itself: send the whole page to the login, back to the page it was part of

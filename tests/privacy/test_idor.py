@@ -34,11 +34,11 @@ STAFF_RULES: dict[str, object] = {
     "staff.wf_message": ANY_STAFF,  # an internal note is open to every staff role
     "staff.reveal_contact": frozenset({"supervisor"}),
     "staff.sla_explain": frozenset({"supervisor"}),  # the explanation to the customer (timers)
-    "staff.retention_archive": frozenset({"admin"}),
-    "staff.retention_purge": frozenset({"admin"}),
-    "staff.admin_calendar_import": frozenset({"admin"}),
-    "staff.admin_calendar_override_add": frozenset({"admin"}),
-    "staff.admin_calendar_override_remove": frozenset({"admin"}),
+    "staff.admin.retention_archive": frozenset({"admin"}),
+    "staff.admin.retention_purge": frozenset({"admin"}),
+    "staff.admin.calendar_import": frozenset({"admin"}),
+    "staff.admin.calendar_override_add": frozenset({"admin"}),
+    "staff.admin.calendar_override_remove": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),

@@ -164,3 +164,13 @@ def test_a_failing_statement_keeps_its_parameters_out_of_the_error_and_the_log(
     logged = _all_log_text(caplog.records)
     assert "no_such_column" in logged
     assert NAME not in logged and NAME not in resp.get_data(as_text=True)
+
+
+def test_request_references_never_read_as_contact_data():
+    """A reference is quoted on the error page and must survive the masking of its log line."""
+    from portal import new_request_id
+    from portal.domain import pii
+
+    for _ in range(2000):
+        ref = new_request_id()
+        assert pii.redact(ref) == ref

@@ -1,5 +1,5 @@
 """calendar_views: the admins' calendar page ``/staff/admin/calendars``
-(staff/admin_calendars.html with the htmx panel staff/_cal_panel.html): calendars, overrides
+(staff/admin/calendars.html with the htmx panel staff/_cal_panel.html): calendars, overrides
 (add / remove), the import of the State Council's yearly notice, and the warning when a year's
 schedule is missing.
 """
@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from wtforms import (
     DateField,
     HiddenField,
@@ -29,7 +28,7 @@ from portal.domain import calendar as cal
 from portal.domain.holiday_notice import NoticeProblem
 from portal.models import Calendar, utcnow
 from portal.services import calendars as calendar_service
-from portal.staff import bp
+from portal.staff.admin import bp, require_admin
 from portal.web.auth import actor
 from portal.web.forms import PortalForm
 from portal.web.rendering import wants_fragment
@@ -130,11 +129,6 @@ class CalendarForm(PortalForm):
         )
 
 
-def _admin_only() -> None:
-    if not current_user.account.has_role("admin"):
-        abort(403)
-
-
 def _calendar_or_404(calendar_id: int) -> Calendar:
     row = db.session.get(Calendar, calendar_id)
     if row is None:
@@ -200,9 +194,9 @@ def _selected(calendar_id: int | None) -> tuple[Calendar | None, int]:
     return row, max(2000, min(year, 2100))
 
 
-@bp.get("/admin/calendars")
+@bp.get("/calendars", endpoint="calendars")
 def admin_calendars():
-    _admin_only()
+    require_admin()
     row, year = _selected(request.args.get("calendar", type=int))
     return _page(row, year, 200)
 
@@ -214,7 +208,7 @@ def _respond(row: Calendar, year: int, status: int = 200, **context):
             "staff/_cal_panel.html", **_panel_context(row, year, **context)
         ), status
     if status == 200:
-        return redirect(url_for("staff.admin_calendars", calendar=row.id, year=year))
+        return redirect(url_for("staff.admin.calendars", calendar=row.id, year=year))
     return _page(row, year, status, **context)
 
 
@@ -231,7 +225,7 @@ def _page(
     else:
         context = {"calendar": None, "year": year}
     return render_template(
-        "staff/admin_calendars.html",
+        "staff/admin/calendars.html",
         calendars=calendar_service.all_calendars(db.session),
         missing=calendar_service.missing_schedules(db.session, today),
         new_form=new_form or CalendarForm.of(None),
@@ -239,9 +233,9 @@ def _page(
     ), status
 
 
-@bp.post("/admin/calendars/<int:calendar_id>/overrides")
+@bp.post("/calendars/<int:calendar_id>/overrides", endpoint="calendar_override_add")
 def admin_calendar_override_add(calendar_id: int):
-    _admin_only()
+    require_admin()
     row = _calendar_or_404(calendar_id)
     form = OverrideForm()
     if not form.validate_on_submit():
@@ -257,9 +251,12 @@ def admin_calendar_override_add(calendar_id: int):
     return _respond(row, form.day.data.year, saved=message)
 
 
-@bp.post("/admin/calendars/<int:calendar_id>/overrides/<int:override_id>/delete")
+@bp.post(
+    "/calendars/<int:calendar_id>/overrides/<int:override_id>/delete",
+    endpoint="calendar_override_remove",
+)
 def admin_calendar_override_remove(calendar_id: int, override_id: int):
-    _admin_only()
+    require_admin()
     row = _calendar_or_404(calendar_id)
     year = request.form.get("year", type=int) or utcnow().year
     if not calendar_service.remove_override(db.session, actor(), utcnow(), row.id, override_id):
@@ -271,9 +268,9 @@ def admin_calendar_override_remove(calendar_id: int, override_id: int):
     return _respond(row, year, saved=message)
 
 
-@bp.post("/admin/calendars/<int:calendar_id>/notice")
+@bp.post("/calendars/<int:calendar_id>/notice", endpoint="calendar_import")
 def admin_calendar_import(calendar_id: int):
-    _admin_only()
+    require_admin()
     row = _calendar_or_404(calendar_id)
     form = NoticeForm()
     if not form.validate_on_submit():
@@ -301,11 +298,11 @@ def admin_calendar_import(calendar_id: int):
     return _respond(row, result.year, saved=message, import_warnings=warnings)
 
 
-@bp.post("/admin/calendars/save")
+@bp.post("/calendars/save", endpoint="calendar_save")
 def admin_calendar_save():
     """Create a calendar or change one's name, time zone, country and working hours (a plain
     form: the whole page changes)."""
-    _admin_only()
+    require_admin()
     form = CalendarForm(prefix="new") if "new-name" in request.form else CalendarForm()
     calendar_id = int(form.calendar_id.data) if (form.calendar_id.data or "").isdigit() else None
     row = _calendar_or_404(calendar_id) if calendar_id else None
@@ -345,7 +342,7 @@ def admin_calendar_save():
         else:
             db.session.commit()
             flash(_("Calendar “%(name)s” saved.", name=saved.name), "success")
-            return redirect(url_for("staff.admin_calendars", calendar=saved.id, year=year))
+            return redirect(url_for("staff.admin.calendars", calendar=saved.id, year=year))
     if row is None:
         calendars = calendar_service.all_calendars(db.session)
         return _page(calendars[0] if calendars else None, year, 422, new_form=form)

@@ -1,0 +1,47 @@
+"""The sections of the administration area, in the order the front page lists them.
+
+Each entry: the endpoint, its title and a line saying what it is for, and whether supervisors
+see it (read-only unless the page says otherwise). A new admin page adds one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+
+@dataclass(frozen=True)
+class Section:
+    endpoint: str
+    title: str
+    summary: str
+    supervisors: bool = False  # supervisors see it (read-only where they may not change)
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "staff.admin.calendars",
+        _l("Business calendars"),
+        _l("Working hours, holidays and make-up working days (调休) the SLA clocks count on."),
+    ),
+    Section(
+        "staff.admin.audit",
+        _l("Audit log"),
+        _l("Every change, who made it and when, on a tamper-evident chain."),
+    ),
+    Section(
+        "staff.admin.reveals",
+        _l("Contact reveals"),
+        _l("Who looked at a masked contact, and why."),
+    ),
+    Section(
+        "staff.admin.retention",
+        _l("Retention"),
+        _l("Archive and purge closed requests past their retention period."),
+    ),
+)
+
+
+def sections_for(is_admin: bool) -> list[Section]:
+    return [s for s in SECTIONS if is_admin or s.supervisors]
