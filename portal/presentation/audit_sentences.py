@@ -253,7 +253,7 @@ FIELDS = {
     "request_type": _l("request type"),
     "name_zh": _l("name (Chinese)"),
     "name_en": _l("name (English)"),
-    "warn_percent": _l("warning at (%)"),
+    "warn_percent": _l("warning threshold (percent)"),
     "escalate_after_minutes": _l("escalate after (minutes)"),
     "size": _l("size"),
     "request": _l("service request"),
