@@ -60,7 +60,9 @@ CONTACT_OBJECTS = frozenset({"contact"})
 # %(actor)s is who acted ("System" for the scheduler), %(object)s the object with its type
 # ("organisation 华东制造", "service request SR-20260101-001"), %(label)s the object alone.
 
-CHANGE_VERBS = frozenset({"updated", "changed", "renamed", "roles_changed", "skills_changed"})
+CHANGE_VERBS = frozenset(
+    {"updated", "changed", "renamed", "roles_changed", "skills_changed", "status"}
+)
 
 # by the verb of ``<object>.<verb>``, for any object
 VERBS = {
@@ -179,6 +181,7 @@ ADMIN_ACTIONS = {
     "vague_phrase": ("added", "removed"),
     "calendar": ("created", "changed", "override_set", "override_removed", "notice_imported"),
     "desk_setting": ("updated",),
+    "measure": ("added", "status"),
     "account": (
         "logged_in",
         "logged_out",
@@ -408,13 +411,18 @@ def _label(event: Event, contact: bool) -> str:
     return pii.redact(str(label))
 
 
-def _changes(before: dict, after: dict) -> list[tuple[str, object, object]]:
+def _changes(event: Event, before: dict, after: dict) -> list[tuple[str, object, object]]:
+    """The fields that changed (compared unmasked: 王小明 → 王晓明 changed, though both read
+    王*), with their values as shown."""
+    raw_before, raw_after = event.before or {}, event.after or {}
     keys = list(after) + [k for k in before if k not in after]
-    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+    return [(k, before.get(k), after.get(k)) for k in keys if raw_before.get(k) != raw_after.get(k)]
 
 
-def _change_sentence(actor: str, obj: str, label: str, before: dict, after: dict) -> str:
-    changes = _changes(before, after)
+def _change_sentence(
+    event: Event, actor: str, obj: str, label: str, before: dict, after: dict
+) -> str:
+    changes = _changes(event, before, after)
     if not changes:
         return _fmt(CHANGED_NONE, actor=actor, object=obj)
     if len(changes) == 1:
@@ -456,7 +464,7 @@ def _sentence(event: Event, actor: str, obj: str, label: str, before: dict, afte
     template = ACTIONS.get(event.action)
     if template is None and "." in event.action:
         if verb in CHANGE_VERBS:
-            return _change_sentence(actor, obj, label, before, after)
+            return _change_sentence(event, actor, obj, label, before, after)
         template = VERBS.get(verb)
     if template is not None:
         params = {k: display(v, k) for k, v in {**before, **after}.items()}
@@ -516,6 +524,7 @@ ACTION_VERB_LABELS = {
     "revealed": _l("contact revealed"),
     "roles_changed": _l("roles changed"),
     "skills_changed": _l("skills changed"),
+    "status": _l("status changed"),
     "on_leave": _l("on leave"),
     "back_on_duty": _l("back on duty"),
     "override_set": _l("exception day set"),
