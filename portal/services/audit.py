@@ -337,11 +337,13 @@ def audit_page(
         .order_by(AuditEvent.id.desc())
         .limit(page_size)
     ).all()
-    wanted: dict[str, set[str]] = {}
+    # the ids wanted of each loader (contacts, staff and accounts are one query)
+    wanted: dict[object, set[str]] = {}
     for e, _name, _kind in found:
         if e.object_type in LABELS:
-            wanted.setdefault(e.object_type, set()).add(e.object_id)
-    labels = {t: LABELS[t](session, ids) for t, ids in wanted.items()}
+            wanted.setdefault(LABELS[e.object_type], set()).add(e.object_id)
+    loaded = {load: load(session, ids) for load, ids in wanted.items()}
+    labels = {t: loaded[load] for t, load in LABELS.items() if load in loaded}
     rows = []
     for e, name, kind in found:
         label = labels.get(e.object_type, {}).get(e.object_id)
