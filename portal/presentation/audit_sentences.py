@@ -261,9 +261,11 @@ FIELDS = {
     "size": _l("size"),
     "request": _l("service request"),
     "value": _l("value"),
+    "side": _l("signed in on"),
 }
 
 KINDS = {"holiday": _l("a holiday"), "workday": _l("a make-up working day")}
+SIDES = {"staff": _l("the staff side"), "customer": _l("the customer side")}
 
 VALUE_LABELS = {
     "status": {**labels.STATUS_LABELS, **labels.MEASURE_STATUS_LABELS},
@@ -275,6 +277,7 @@ VALUE_LABELS = {
     "channel": labels.CHANNEL_LABELS,
     "roles": labels.ROLE_LABELS,
     "kind": KINDS,
+    "side": SIDES,
 }
 
 # contact data wherever it appears (as the audit page has always masked it)
