@@ -20,10 +20,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, event, select, text
+from sqlalchemy.orm import Session, aliased
 
-from portal.models import AuditEvent
+from portal.models import (
+    Account,
+    Attachment,
+    AuditEvent,
+    Calendar,
+    Category,
+    Delivery,
+    Department,
+    Feedback,
+    ImprovementMeasure,
+    Organisation,
+    ServiceRequest,
+    Skill,
+    VaguePhrase,
+)
 
 # pg_advisory_xact_lock key of the audit chain (any constant the application does not reuse)
 CHAIN_LOCK = 7_305_112_001
@@ -169,6 +183,187 @@ def verify(session: Session, batch: int = 2000) -> Problem | None:
             prev_id, prev_hash = row.id, row.hash
             session.expunge(row)  # a long log is walked in constant memory
         after_id = rows[-1].id
+
+
+# --- the audit page ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit page is narrowed to. ``action`` is one action, or a prefix ending with a
+    dot (``contact.``: every contact event); ``actor`` part of a staff member's name; ``until``
+    is exclusive."""
+
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One event with the names the page says it with (raw: the presentation masks contacts)."""
+
+    event: AuditEvent
+    actor_name: str | None
+    actor_is_contact: bool
+    object_label: str | None = None
+    object_label_en: str | None = None
+    request_number: str | None = None
+    object_is_contact: bool = False
+
+
+@dataclass(frozen=True)
+class _Label:
+    label: str | None
+    label_en: str | None = None
+    request_number: str | None = None
+    contact: bool = False
+
+
+def _ints(ids: set[str]) -> list[int]:
+    return [int(i) for i in ids if i.isdigit() and len(i) < 18]
+
+
+def _accounts(session: Session, ids: set[str]) -> dict[str, _Label]:
+    rows = session.execute(
+        select(Account.id, Account.name, Account.kind).where(Account.id.in_(_ints(ids)))
+    )
+    return {str(i): _Label(name, contact=kind == "customer") for i, name, kind in rows}
+
+
+def _named(model, *, bilingual: bool = False, column: str = "name"):
+    def load(session: Session, ids: set[str]) -> dict[str, _Label]:
+        if bilingual:
+            cols = (model.id, model.name_zh, model.name_en)
+        else:
+            cols = (model.id, getattr(model, column), getattr(model, column))
+        rows = session.execute(select(*cols).where(model.id.in_(_ints(ids))))
+        return {str(i): _Label(zh, en) for i, zh, en in rows}
+
+    return load
+
+
+def _attachments(session: Session, ids: set[str]) -> dict[str, _Label]:
+    rows = session.execute(
+        select(Attachment.id, Attachment.original_name, ServiceRequest.number)
+        .join(ServiceRequest, ServiceRequest.id == Attachment.request_id)
+        .where(Attachment.id.in_(_ints(ids)))
+    )
+    return {str(i): _Label(name, request_number=number) for i, name, number in rows}
+
+
+def _numbered(model):
+    def load(session: Session, ids: set[str]) -> dict[str, _Label]:
+        rows = session.execute(
+            select(model.number, ServiceRequest.number)
+            .join(ServiceRequest, ServiceRequest.id == model.request_id)
+            .where(model.number.in_(ids))
+        )
+        return {own: _Label(own, request_number=number) for own, number in rows}
+
+    return load
+
+
+def _measures(session: Session, ids: set[str]) -> dict[str, _Label]:
+    rows = session.execute(
+        select(ImprovementMeasure.id, ImprovementMeasure.measure, ServiceRequest.number)
+        .join(Feedback, Feedback.id == ImprovementMeasure.feedback_id)
+        .join(ServiceRequest, ServiceRequest.id == Feedback.request_id)
+        .where(ImprovementMeasure.id.in_(_ints(ids)))
+    )
+    return {str(i): _Label(text[:60], request_number=number) for i, text, number in rows}
+
+
+# how each type of object is named: one query per type present on a page, whatever its length
+LABELS = {
+    "organisation": _named(Organisation),
+    "contact": _accounts,
+    "staff": _accounts,
+    "account": _accounts,
+    "department": _named(Department, bilingual=True),
+    "category": _named(Category, bilingual=True),
+    "skill": _named(Skill, bilingual=True),
+    "vague_phrase": _named(VaguePhrase, column="phrase"),
+    "calendar": _named(Calendar),
+    "attachment": _attachments,
+    "delivery": _numbered(Delivery),
+    "feedback": _numbered(Feedback),
+    "improvement_measure": _measures,
+}
+
+
+def _where(filters: AuditFilters) -> list:
+    where = []
+    if filters.action:
+        if filters.action.endswith("."):
+            where.append(AuditEvent.action.startswith(filters.action, autoescape=True))
+        else:
+            where.append(AuditEvent.action == filters.action)
+    if filters.object_type:
+        where.append(AuditEvent.object_type == filters.object_type)
+    if filters.object_id:
+        where.append(AuditEvent.object_id == filters.object_id)
+    if filters.actor:
+        # staff names only: a customer's name is contact data, masked on the page
+        named = select(Account.id).where(
+            Account.kind == "staff",
+            Account.name.icontains(filters.actor, autoescape=True),
+        )
+        where.append(AuditEvent.actor_id.in_(named))
+    if filters.since:
+        where.append(AuditEvent.occurred_at >= filters.since)
+    if filters.until:
+        where.append(AuditEvent.occurred_at < filters.until)
+    return where
+
+
+def audit_page(
+    session: Session, filters: AuditFilters, before_id: int | None = None, page_size: int = 50
+) -> list[AuditRow]:
+    """The newest events matching ``filters`` older than ``before_id`` (keyset paging), with
+    the actor's name and the object's label (a request's number where the object belongs to
+    one). One query for the events and one per type of object on the page."""
+    where = _where(filters)
+    if before_id:
+        where.append(AuditEvent.id < before_id)
+    who = aliased(Account)
+    found = session.execute(
+        select(AuditEvent, who.name, who.kind)
+        .outerjoin(who, who.id == AuditEvent.actor_id)
+        .where(and_(True, *where))
+        .order_by(AuditEvent.id.desc())
+        .limit(page_size)
+    ).all()
+    # the ids wanted of each loader (contacts, staff and accounts are one query)
+    wanted: dict[object, set[str]] = {}
+    for e, _name, _kind in found:
+        if e.object_type in LABELS:
+            wanted.setdefault(LABELS[e.object_type], set()).add(e.object_id)
+    loaded = {load: load(session, ids) for load, ids in wanted.items()}
+    labels = {t: loaded[load] for t, load in LABELS.items() if load in loaded}
+    rows = []
+    for e, name, kind in found:
+        label = labels.get(e.object_type, {}).get(e.object_id)
+        number = label.request_number if label else None
+        if e.object_type == "service_request":
+            number = e.object_id
+        elif number is None and isinstance(e.after, dict):
+            number = e.after.get("request") if isinstance(e.after.get("request"), str) else None
+        rows.append(
+            AuditRow(
+                event=e,
+                actor_name=name,
+                actor_is_contact=kind == "customer",
+                object_label=label.label if label else None,
+                object_label_en=label.label_en if label else None,
+                request_number=number,
+                object_is_contact=bool(label and label.contact) or e.object_type == "contact",
+            )
+        )
+    return rows
 
 
 # --- append-only guards --------------------------------------------------------------------------

@@ -15,20 +15,18 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import and_, select
-from sqlalchemy.orm import aliased
-from wtforms import DateField, IntegerField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional
 
 from portal.db import db
 from portal.domain import pii
-from portal.domain.masking import mask_email, mask_name, mask_phone
-from portal.models import Account, AuditEvent, utcnow
-from portal.presentation import presenters
-from portal.services import privacy, retention
+from portal.models import utcnow
+from portal.presentation import audit_sentences
+from portal.services import audit, privacy, retention
 from portal.staff.admin import bp, require_admin
 from portal.web.auth import actor
 from portal.web.forms import PortalForm
@@ -60,39 +58,20 @@ def admin_reveals():
 
 # --- admin: audit log ----------------------------------------------------------------------------
 
-CONTACT_KEYS = {
-    "contact_name": mask_name,
-    "name": mask_name,
-    "customer_confirmed_name": mask_name,
-    "typed_name": mask_name,
-    "contact_phone": mask_phone,
-    "phone": mask_phone,
-    "contact_email": mask_email,
-    "email": mask_email,
-}
-
-
-def masked_data(value, key: str | None = None):
-    """Audit before/after as an admin may see them: contact fields masked, PII redacted."""
-    if isinstance(value, dict):
-        return {k: masked_data(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked_data(v, key) for v in value]
-    if isinstance(value, str):
-        if key in CONTACT_KEYS:
-            return CONTACT_KEYS[key](value)
-        return pii.redact(value)
-    return value
-
 
 class AuditFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    action = StringField(_l("Action"), validators=[Optional(), Length(max=60)])
-    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40)])
+    # not limited to the listed choices: an action or a type recorded since still filters
+    action = SelectField(
+        _l("Action"), validators=[Optional(), Length(max=60)], validate_choice=False
+    )
+    object_type = SelectField(
+        _l("Object type"), validators=[Optional(), Length(max=40)], validate_choice=False
+    )
     object_id = StringField(_l("Object"), validators=[Optional(), Length(max=40)])
-    actor = IntegerField(_l("Actor id"), validators=[Optional(), NumberRange(min=1)])
+    actor = StringField(_l("Actor"), validators=[Optional(), Length(max=100)])
     since = DateField(_l("From date"), validators=[Optional()])
     until = DateField(_l("To"), validators=[Optional()])
 
@@ -101,52 +80,64 @@ def _day_start(day, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
+def _value(field) -> str | None:
+    if field.errors:
+        return None
+    return (field.data or "").strip() or None
+
+
+def _filters(form: AuditFilterForm, tz: ZoneInfo) -> audit.AuditFilters:
+    since = form.since.data if not form.since.errors else None
+    until = form.until.data if not form.until.errors else None
+    return audit.AuditFilters(
+        action=_value(form.action),
+        object_type=_value(form.object_type),
+        object_id=_value(form.object_id),
+        actor=_value(form.actor),
+        since=_day_start(since, tz) if since else None,
+        until=_day_start(until, tz) + timedelta(days=1) if until else None,
+    )
+
+
+def _shown(row: audit.AuditRow, english: bool) -> audit_sentences.Rendered:
+    label = row.object_label_en if english and row.object_label_en else row.object_label
+    return audit_sentences.render(
+        audit_sentences.Event(
+            action=row.event.action,
+            object_type=row.event.object_type,
+            object_id=row.event.object_id,
+            object_label=label,
+            actor_name=row.actor_name,
+            before=row.event.before,
+            after=row.event.after,
+            request_number=row.request_number,
+            actor_is_contact=row.actor_is_contact,
+            object_is_contact=row.object_is_contact,
+        )
+    )
+
+
 @bp.get("/audit", endpoint="audit")
 def admin_audit():
     require_admin()
     form = AuditFilterForm(formdata=request.args)
+    form.action.choices = {None: [("", _("All actions"))], **audit_sentences.action_choices()}
+    form.object_type.choices = [("", _("All objects"))] + [
+        (key, str(label)) for key, label in audit_sentences.OBJECT_TYPES.items()
+    ]
     form.validate()
     tz = ZoneInfo(current_app.config["PORTAL_TIMEZONE"])
-    where = []
-    if form.action.data and not form.action.errors:
-        where.append(AuditEvent.action.startswith(form.action.data.strip(), autoescape=True))
-    if form.object_type.data and not form.object_type.errors:
-        where.append(AuditEvent.object_type == form.object_type.data.strip())
-    if form.object_id.data and not form.object_id.errors:
-        where.append(AuditEvent.object_id == form.object_id.data.strip())
-    if form.actor.data and not form.actor.errors:
-        where.append(AuditEvent.actor_id == form.actor.data)
-    if form.since.data and not form.since.errors:
-        where.append(AuditEvent.occurred_at >= _day_start(form.since.data, tz))
-    if form.until.data and not form.until.errors:
-        where.append(AuditEvent.occurred_at < _day_start(form.until.data, tz) + timedelta(days=1))
     before = request.args.get("before", type=int)
-    if before:
-        where.append(AuditEvent.id < before)
-    who = aliased(Account)
-    found = db.session.execute(
-        select(AuditEvent, who.name, who.kind)
-        .outerjoin(who, who.id == AuditEvent.actor_id)
-        .where(and_(True, *where))
-        .order_by(AuditEvent.id.desc())
-        .limit(PAGE)
-    ).all()
-    rows = [
-        {
-            "event": e,
-            # a customer's name is contact data; staff names are shown
-            "actor": presenters.person_name(name, full=kind == "staff") if name else None,
-            "before": masked_data(e.before),
-            "after": masked_data(e.after),
-        }
-        for e, name, kind in found
-    ]
+    found = audit.audit_page(db.session, _filters(form, tz), before_id=before, page_size=PAGE)
+    locale = get_locale()
+    english = locale is not None and locale.language == "en"
+    rows = [{"event": r.event, "shown": _shown(r, english)} for r in found]
     args = {k: v for k, v in request.args.items() if k != "before" and v}
     return render_template(
         "staff/admin/audit.html",
         form=form,
         rows=rows,
-        next_before=found[-1][0].id if len(found) == PAGE else None,
+        next_before=found[-1].event.id if len(found) == PAGE else None,
         args=args,
     )
 
