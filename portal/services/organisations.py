@@ -94,17 +94,21 @@ def _clean(session: Session, settings: OrganisationSettings, own_id: int | None)
     return code, name
 
 
-def _flush_unique(session: Session, settings: OrganisationSettings) -> None:
-    """Flush in a savepoint: a concurrent insert of the same code or name (checked above, then
-    taken meanwhile) becomes the field error instead of a 500."""
+def _flush_unique(session: Session, org: Organisation) -> None:
+    """Flush ``org`` in a savepoint: a concurrent insert of the same code or name (checked
+    above, then taken meanwhile) becomes the field error instead of a 500. The caller rolls
+    back after the error (the view does)."""
     try:
         with session.begin_nested():
+            session.add(org)
             session.flush()
     except IntegrityError as exc:
-        taken_name = session.scalar(
-            select(Organisation.id).where(Organisation.name == settings.name.strip())
-        )
-        if taken_name is not None:
+        if org in session.new:
+            session.expunge(org)
+        # the constraint's column, named alike by SQLite ("organisations.name") and PostgreSQL
+        # ("organisations_name_key", "Key (name)=…")
+        text = str(exc.orig)
+        if any(mark in text for mark in ("organisations.name", "organisations_name", "(name)")):
             raise OrganisationError("name", _l("Another organisation has this name.")) from exc
         raise OrganisationError("code", _l("Another organisation has this code.")) from exc
 
@@ -129,8 +133,7 @@ def create(
         active=True,
         created_at=created_at or now,
     )
-    session.add(org)
-    _flush_unique(session, settings)
+    _flush_unique(session, org)
     audit.record(
         session,
         actor,
@@ -163,7 +166,7 @@ def update(
     changed = [k for k in after if after[k] != before[k]]
     if not changed:
         return False
-    _flush_unique(session, settings)
+    _flush_unique(session, org)
     audit.record(
         session,
         actor,

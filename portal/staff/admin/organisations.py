@@ -36,7 +36,7 @@ def _optional_id(value) -> int | None:
 
 class OrganisationForm(PortalForm):
     code = StringField(
-        _l("Code"),
+        _l("Organisation code"),
         validators=[
             DataRequired(message=_l("Give the organisation a code.")),
             Length(max=40, message=TOO_LONG),
@@ -50,7 +50,7 @@ class OrganisationForm(PortalForm):
         description=_l("Short and unique; stored in capitals."),
     )
     name = StringField(
-        _l("Name"),
+        _l("Organisation name"),
         validators=[
             DataRequired(message=_l("Give the organisation's name.")),
             Length(max=org_service.NAME_MAX, message=TOO_LONG),
