@@ -409,6 +409,8 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.countersign",  # no delivery waiting for the desk's countersignature
     "staff.admin.calendar_override_remove",  # no override in the demo calendar
     "staff.admin.retention_archive",  # nothing old enough to archive or purge
+    # every demo organisation is active: tests/staff/test_admin_organisations.py reactivates
+    "staff.admin.organisation_reactivate",
     "staff.admin.retention_purge",
 }
 

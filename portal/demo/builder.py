@@ -31,7 +31,7 @@ from portal.models import (
     StaffSkill,
 )
 from portal.queue import take_after_commit
-from portal.services import accounts, audit, calendars, defaults, workflow
+from portal.services import accounts, audit, calendars, defaults, organisations, workflow
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
 from portal.services import requests as request_service
@@ -353,14 +353,17 @@ def _skill_level(session: Session, account: Account, skill: Skill, level: int) -
 def _organisation(
     session: Session, o: people.Organisation, calendar_id: int, at: datetime
 ) -> Organisation:
-    row = Organisation(
-        code=o.code,
-        name=o.name,
-        colleagues_may_view=o.colleagues_may_view,
-        colleagues_may_reply=False,
-        calendar_id=calendar_id,
+    """The organisation as an admin creates it (portal.services.organisations, audited)."""
+    return organisations.create(
+        session,
+        audit.SYSTEM,
+        at,
+        organisations.OrganisationSettings(
+            code=o.code,
+            name=o.name,
+            colleagues_may_view=o.colleagues_may_view,
+            colleagues_may_reply=False,
+            calendar_id=calendar_id,
+        ),
         created_at=at,
     )
-    session.add(row)
-    session.flush()
-    return row

@@ -6,12 +6,12 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import security
 from portal.domain.vocabulary import AccountKind
-from portal.models import Account, AccountRole, LoginSession
+from portal.models import Account, AccountRole, LoginSession, Organisation
 from portal.services import audit
 from portal.services.audit import Actor
 
@@ -20,6 +20,15 @@ MIN_PASSWORD_LENGTH = 10
 
 class AccountError(ValueError):
     """A problem the user can fix; the message is shown to them."""
+
+
+def _organisation_active():
+    """A staff account, or a contact of an active organisation (a deactivated organisation's
+    contacts do not log in: docs/product.md, portal/services/organisations.py)."""
+    return or_(
+        Account.organisation_id.is_(None),
+        Account.organisation_id.in_(select(Organisation.id).where(Organisation.active.is_(True))),
+    )
 
 
 def find_for_login(session: Session, kind: str, identifier: str) -> Account | None:
@@ -31,7 +40,9 @@ def find_for_login(session: Session, kind: str, identifier: str) -> Account | No
     else:
         cond = Account.phone == ident
     return session.scalars(
-        select(Account).where(cond, Account.kind == kind, Account.active.is_(True))
+        select(Account).where(
+            cond, Account.kind == kind, Account.active.is_(True), _organisation_active()
+        )
     ).first()
 
 
@@ -89,7 +100,7 @@ def load_session_account(
     session: Session, token: str, now: datetime, max_age: timedelta
 ) -> Account | None:
     """The account behind a cookie's token, if that session is open, young enough, opened on
-    the account's own side, and the account is active."""
+    the account's own side, and the account (and its organisation, for a contact) is active."""
     row = session.execute(
         select(Account, LoginSession.kind)
         .join(LoginSession, LoginSession.account_id == Account.id)
@@ -97,6 +108,7 @@ def load_session_account(
             LoginSession.id == session_key(token),
             active_session_clause(now, max_age),
             Account.active.is_(True),
+            _organisation_active(),
         )
     ).first()
     if row is None or row[1] != row[0].kind:
@@ -140,6 +152,16 @@ def revoke_all_sessions(
     if keep:
         stmt = stmt.where(LoginSession.id != session_key(keep))
     return session.execute(stmt.values(revoked_at=now)).rowcount
+
+
+def revoke_organisation_sessions(session: Session, organisation_id: int, now: datetime) -> int:
+    """End every open session of the organisation's contacts (it was deactivated)."""
+    members = select(Account.id).where(Account.organisation_id == organisation_id)
+    return session.execute(
+        update(LoginSession)
+        .where(LoginSession.account_id.in_(members), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
 
 
 def log_out_everywhere(session: Session, actor: Actor, account: Account, now: datetime) -> int:

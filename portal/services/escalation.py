@@ -178,11 +178,12 @@ def _shown_due(sr: ServiceRequest, deadline: Deadline) -> datetime:
 
 
 def feedback_window_end(sr: ServiceRequest, deadline: Deadline) -> datetime:
-    """When the feedback window of an invitation or reminder ends: 3 working days after the
-    completion it belongs to (its ``due_at``), on the calendar of the request's organisation."""
-    from portal.services.timers import feedback_calendar, feedback_window
+    """When the feedback window of an invitation or reminder ends: the organisation's working
+    days (3 by default) after the completion it belongs to (its ``due_at``), on the calendar of
+    the request's organisation."""
+    from portal.services.timers import feedback_calendar, feedback_days, feedback_window
 
-    return feedback_window(deadline.due_at, feedback_calendar(sr))[1]
+    return feedback_window(deadline.due_at, feedback_calendar(sr), feedback_days(sr))[1]
 
 
 def _late(deadline: Deadline, now: datetime) -> float:

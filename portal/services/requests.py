@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from portal.queue import enqueue_after_commit
 from portal.services import audit, sla
 from portal.services.notifications import notify
 from portal.services.numbers import next_number
+from portal.services.workflow.checks import FieldError
 
 
 @dataclass
@@ -44,6 +46,14 @@ def submit(
     """Register a request for ``contact``; the SR number is taken in this same transaction."""
     if contact.kind != "customer" or contact.organisation_id is None:
         raise ValueError("a request is made for a customer contact")
+    if not session.scalar(
+        select(Organisation.active).where(Organisation.id == contact.organisation_id)
+    ):
+        # a deactivated organisation keeps its requests but gets no new one
+        raise FieldError(
+            "contact",
+            _l("This organisation is deactivated: no new request can be registered for it."),
+        )
     sr = ServiceRequest(
         number=next_number(session, FormPrefix.SERVICE_REQUEST, now, timezone),
         organisation_id=contact.organisation_id,

@@ -27,6 +27,7 @@ from portal.models import (
     EmailOutbox,
     Feedback,
     ImprovementMeasure,
+    Organisation,
     ServiceRequest,
     SlaEvent,
     SlaPolicy,
@@ -109,19 +110,24 @@ def policy_of(policies: dict, sr: ServiceRequest) -> Policy:
 # --- the deadlines of a request ----------------------------------------------------------------
 
 
-def feedback_window(completed_at: datetime, calendar) -> tuple[datetime, datetime]:
-    """(reminder, end) of the 3-working-day feedback window that opens at ``completed_at``,
-    counted on ``calendar`` (the business calendar of the request's organisation)."""
+def feedback_window(
+    completed_at: datetime, calendar, days: int = FEEDBACK_WINDOW_WORKING_DAYS
+) -> tuple[datetime, datetime]:
+    """(reminder, end) of the feedback window of ``days`` working days (the organisation's
+    ``feedback_window_days``; the template's 3) that opens at ``completed_at``, counted on
+    ``calendar`` (the business calendar of the request's organisation). The reminder goes out a
+    working day before the end (half a day before it in a one-day window)."""
+    days = days if isinstance(days, int) and days > 0 else FEEDBACK_WINDOW_WORKING_DAYS
     if calendar is not None:
         day = calendar.standard_day
         try:
-            end = calendar.add(completed_at, day * FEEDBACK_WINDOW_WORKING_DAYS)
-            reminder = calendar.add(completed_at, day * (FEEDBACK_WINDOW_WORKING_DAYS - 1))
+            end = calendar.add(completed_at, day * days)
+            reminder = calendar.add(completed_at, day * (days - 1) if days > 1 else day / 2)
             return reminder, end
         except Exception:  # noqa: BLE001  (a calendar without working time: count days)
             log.warning("feedback window: calendar failed, counting calendar days")
-    end = completed_at + timedelta(days=FEEDBACK_WINDOW_WORKING_DAYS)
-    return end - timedelta(days=1), end
+    end = completed_at + timedelta(days=days)
+    return end - (timedelta(days=1) if days > 1 else timedelta(hours=12)), end
 
 
 def feedback_calendar(sr: ServiceRequest):
@@ -135,10 +141,21 @@ def feedback_calendar(sr: ServiceRequest):
     return calendars.for_organisation(session, sr.organisation_id)
 
 
+def feedback_days(sr: ServiceRequest) -> int:
+    """The length in working days of the request's feedback window: its organisation's
+    ``feedback_window_days`` (from the identity map when the organisation is loaded), else the
+    template's 3."""
+    session = object_session(sr)
+    if session is None or sr.organisation_id is None:
+        return FEEDBACK_WINDOW_WORKING_DAYS
+    org = session.get(Organisation, sr.organisation_id)
+    return (org.feedback_window_days if org is not None else None) or FEEDBACK_WINDOW_WORKING_DAYS
+
+
 def feedback_window_of(sr: ServiceRequest) -> tuple[datetime, datetime]:
     """(reminder, end) of a completed request's feedback window, on its organisation's
-    calendar."""
-    return feedback_window(sr.completed_at, feedback_calendar(sr))
+    calendar, as long as its organisation's window."""
+    return feedback_window(sr.completed_at, feedback_calendar(sr), feedback_days(sr))
 
 
 def deadlines_for(sr: ServiceRequest, policy: Policy, timezone: str) -> list[Deadline]:

@@ -64,16 +64,14 @@ class QueueFilterForm(PortalForm):
         + [SelectChoice(c.value, CHANNEL_LABELS[c]) for c in Channel],
         default="",
     )
-    # choices are the active organisations / staff, loaded only for the full page
-    org = SelectField(_l("Organisation"), coerce=_optional_int, validate_choice=False)
+    # an organisation by (part of) its code or name: a list of thousands is no choice
+    org = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)])
+    # choices are the active staff, loaded only for the full page
     assignee = SelectField(_l("Handler"), coerce=_optional_int, validate_choice=False)
     mine = BooleanField(_l("Mine"))
     unassigned = BooleanField(_l("Unassigned"))
 
-    def set_choices(self, organisations, staff) -> None:
-        self.org.choices = [SelectChoice("", _l("Any organisation"))] + [
-            SelectChoice(str(i), name) for i, name in organisations
-        ]
+    def set_choices(self, staff) -> None:
         self.assignee.choices = [SelectChoice("", _l("Anyone"))] + [
             SelectChoice(str(i), name) for i, name in staff
         ]
@@ -96,7 +94,7 @@ class QueueFilterForm(PortalForm):
             status=self.clean("status"),
             priority=self.clean("priority"),
             type=self.clean("type"),
-            organisation_id=self.clean("org"),
+            organisation=(self.clean("org") or "").strip() or None,
             handler_id=self.clean("assignee"),
             channel=self.clean("channel"),
             mine=bool(self.clean("mine")),

@@ -143,8 +143,7 @@ def queue():
         natural_desc=NATURAL_DESC,
     )
     if not wants_fragment():
-        organisations, staff = queue_service.filter_choices(db.session)
-        form.set_choices(organisations, staff)
+        form.set_choices(queue_service.filter_choices(db.session))
         context["counts"] = _counts()
         context["current_view"] = filters.view
     return _vary(page_or_fragment("staff/queue.html", "staff/_queue_table.html", **context))

@@ -39,6 +39,11 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.calendar_import": frozenset({"admin"}),
     "staff.admin.calendar_override_add": frozenset({"admin"}),
     "staff.admin.calendar_override_remove": frozenset({"admin"}),
+    # supervisors read an organisation's page; only admins change it
+    "staff.admin.organisation": frozenset({"admin", "supervisor"}),
+    "staff.admin.organisation_update": frozenset({"admin"}),
+    "staff.admin.organisation_deactivate": frozenset({"admin"}),
+    "staff.admin.organisation_reactivate": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -114,6 +119,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "notification_id": lambda: scene.notification.id,
         "calendar_id": lambda: _calendar(session).id,
         "override_id": lambda: _override(session).id,
+        "organisation_id": lambda: scene.org.id,
     }
     values = {}
     for name in sorted(rule.arguments):

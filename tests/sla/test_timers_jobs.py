@@ -544,3 +544,54 @@ def test_a_request_moving_on_is_not_swept(db_session, factory, people):
     db_session.commit()
     assert jobs_sla.sweep()["fired"] == 0
     assert db_session.get(ServiceRequest, sr.id).escalation_level == 0
+
+
+def test_an_organisation_with_a_five_day_feedback_window_is_reminded_at_four_and_closed_at_five(
+    db_session, factory, people, monkeypatch
+):
+    """The desk's default calendar (Shanghai, 09:00–12:00 and 13:00–18:00 on weekdays): done on
+    Monday 4 March 2030 at 10:00, the organisation's five working days remind on Friday 8 March
+    (four days) and end on Monday 11 March at 10:00, not on Thursday 7 as the template's three
+    would."""
+    customer = people["customer"]
+    db_session.get(Organisation, customer.organisation_id).feedback_window_days = 5
+    sh = ZoneInfo(TZ)
+    completed = datetime(2030, 3, 4, 10, 0, tzinfo=sh)
+    sr = _request(factory, customer, due=completed, status="completed")
+    sr.completed_at = completed
+    db_session.commit()
+    kinds = {d.kind: d for d in timers.deadlines_for(sr, timers.Policy(), TZ)}
+    assert kinds["feedback_reminder"].fire_at == datetime(2030, 3, 8, 10, 0, tzinfo=sh)
+    end = datetime(2030, 3, 11, 10, 0, tzinfo=sh)
+    assert kinds["feedback_close"].fire_at == end
+
+    # on Friday the reminder goes out and names Monday as the end; the request stays open
+    monkeypatch.setattr(jobs_sla, "_now", lambda: datetime(2030, 3, 8, 10, 5, tzinfo=sh))
+    assert _fire_now(db_session, sr, "feedback_reminder")[0] == "fired"
+    [note] = db_session.scalars(
+        select(Notification).where(
+            Notification.recipient_id == customer.id, Notification.kind == "feedback_reminder"
+        )
+    ).all()
+    assert datetime.fromisoformat(note.params["due"]) == end
+    db_session.refresh(sr)
+    assert sr.status == "completed"
+
+    monkeypatch.setattr(jobs_sla, "_now", lambda: end + timedelta(seconds=1))
+    assert _fire_now(db_session, sr, "feedback_close")[0] == "fired"
+    db_session.refresh(sr)
+    assert sr.status == "closed"
+
+
+def test_without_an_organisation_setting_the_window_is_the_templates_three_days(db_session):
+    from portal.services import calendars
+
+    calendar = calendars.builtin_default(TZ)
+    sh = ZoneInfo(TZ)
+    done = datetime(2030, 3, 4, 10, 0, tzinfo=sh)
+    reminder, end = timers.feedback_window(done, calendar)
+    assert (reminder, end) == (
+        datetime(2030, 3, 6, 10, 0, tzinfo=sh),
+        datetime(2030, 3, 7, 10, 0, tzinfo=sh),
+    )
+    assert timers.feedback_window(done, calendar, 5)[1] == datetime(2030, 3, 11, 10, 0, tzinfo=sh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,8 +16,8 @@ BASE = utcnow().replace(microsecond=0) - timedelta(days=2)
 @pytest.fixture
 def desk(factory, db_session):
     """Two organisations, three staff and eight requests in every state that matters."""
-    acme = factory.organisation("Acme Steel")
-    bolt = factory.organisation("Bolt Logistics")
+    acme = factory.organisation("Acme Steel", code="ACME")
+    bolt = factory.organisation("Bolt Logistics", code="BOLT")
     alice = factory.customer(
         acme, name="王小明", phone="13912341234", email="wang@acme.example.com"
     )
@@ -142,9 +143,26 @@ def test_each_filter_narrows_to_the_right_rows(me_client, desk, query, expected)
     assert sorted(shown) == sorted(nums(desk, *expected))
 
 
+@pytest.mark.parametrize("typed", ["ACME", "acme", "Acme Steel", "steel", "cm"])
+def test_the_organisation_box_finds_an_organisation_by_code_or_name(me_client, desk, typed):
+    shown = numbers(me_client.get(f"/staff/queue?view=all&org={typed}"))
+    assert set(shown) == nums(desk, "submitted", "mine_wip", "accept", "cancelled")
+
+
+def test_the_organisation_box_is_a_text_field_not_a_list_of_every_organisation(me_client, desk):
+    body = me_client.get("/staff/queue").get_data(as_text=True)
+    assert 'name="org"' in body and '<select id="org"' not in body
+    assert "Bolt Logistics</option>" not in body
+    # what was typed stays in the box; a name that matches nothing shows nothing
+    body = me_client.get("/staff/queue?view=all&org=bolt").get_data(as_text=True)
+    assert re.search(r'name="org"[^>]*value="bolt"|value="bolt"[^>]*name="org"', body)
+    assert numbers(me_client.get("/staff/queue?view=all&org=nobody-here")) == []
+    # a % or _ is a character, not a wildcard
+    assert numbers(me_client.get("/staff/queue?view=all&org=%25")) == []
+
+
 def test_organisation_and_assignee_filters(me_client, desk):
-    acme = desk["acme"].id
-    shown = numbers(me_client.get(f"/staff/queue?view=all&org={acme}"))
+    shown = numbers(me_client.get("/staff/queue?view=all&org=ACME"))
     assert set(shown) == nums(desk, "submitted", "mine_wip", "accept", "cancelled")
     other = desk["other"].id
     shown = numbers(me_client.get(f"/staff/queue?view=all&assignee={other}"))
@@ -162,7 +180,7 @@ def test_text_finds_a_number_exactly_and_nothing_else(me_client, desk):
 
 
 def test_bad_filter_values_are_ignored_not_an_error(me_client, desk):
-    resp = me_client.get("/staff/queue?view=nonsense&status=bogus&org=abc&after=%%%")
+    resp = me_client.get("/staff/queue?view=nonsense&status=bogus&assignee=abc&after=%%%")
     assert set(numbers(resp)) == nums(
         desk, "submitted", "unassigned", "mine_wip", "waiting", "accept"
     )
@@ -400,7 +418,7 @@ def test_contact_is_full_for_the_handler_and_a_collaborator(client, make_client,
     db_session.flush()
     agent = make_client()
     agent.login(desk["agent"])
-    body = agent.get(f"/staff/queue?view=all&org={desk['acme'].id}").get_data(as_text=True)
+    body = agent.get("/staff/queue?view=all&org=ACME").get_data(as_text=True)
     assert body.count("13912341234") == 1
     assert "****1234" in body  # the other Acme requests stay masked
 
@@ -447,6 +465,29 @@ def test_queue_runs_the_same_number_of_queries_for_3_and_40_rows(
         resp = client.get(url, headers=headers)
     assert len(numbers(resp)) == 40
     assert len(small) == len(large), (small, large)
+
+
+def test_the_organisation_filter_costs_the_same_with_3_or_63_organisations(
+    client, factory, db_session, count_queries, desk
+):
+    from portal.queue import redis_conn
+
+    client.login(desk["me"])
+    url = "/staff/queue?view=all&org=acme"
+    client.get(url)  # warm up
+    redis_conn().flushdb()
+    with count_queries() as few:
+        resp = client.get(url)
+    assert len(numbers(resp)) == 4
+    for i in range(60):
+        factory.organisation(f"Acme branch {i:02d}", code=f"ACME-B{i:02d}")
+    db_session.flush()
+    redis_conn().flushdb()
+    with count_queries() as many:
+        resp = client.get(url)
+    assert len(numbers(resp)) == 4  # the branches have no request
+    assert "Acme branch" not in resp.get_data(as_text=True)
+    assert len(few) == len(many), (few, many)
 
 
 # ------------------------------------------------------------------------------------ access

@@ -37,5 +37,6 @@ def require_admin() -> None:
 from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     calendars,
     index,
+    organisations,
     privacy,
 )

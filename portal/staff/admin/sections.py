@@ -21,6 +21,12 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section(
+        "staff.admin.organisations",
+        _l("Organisations"),
+        _l("Customers (客户): codes, names, what colleagues may see, calendar, feedback window."),
+        supervisors=True,
+    ),
+    Section(
         "staff.admin.calendars",
         _l("Business calendars"),
         _l("Working hours, holidays and make-up working days (调休) the SLA clocks count on."),
