@@ -36,9 +36,7 @@ class Factory:
         self.session.flush()
         return dept
 
-    def category(
-        self, request_type: str = "fault", code: str | None = None, **kw
-    ) -> Category:
+    def category(self, request_type: str = "fault", code: str | None = None, **kw) -> Category:
         """A category of the managed list (reused when the type already has the code)."""
         from sqlalchemy import select
 

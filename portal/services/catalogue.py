@@ -277,6 +277,11 @@ def check_category(
     code = (code or "").strip() or None
     if code is None:
         return None
+    if ":" in code:
+        # a list's option names its type too ("fault:database"): codes repeat across types
+        chosen_type, code = code.split(":", 1)
+        if chosen_type != request_type:
+            raise FieldError(field, _category_of_type(request_type))
     if keep is not None and keep == (request_type, code):
         return code
     found = session.scalar(
@@ -287,12 +292,23 @@ def check_category(
         )
     )
     if found is None:
-        try:
-            label = TYPE_LABELS[RequestType(request_type)]
-        except ValueError:
-            label = request_type
-        raise FieldError(field, _("Choose a category of the type %(type)s.", type=label))
+        raise FieldError(field, _category_of_type(request_type))
     return code
+
+
+def _category_of_type(request_type: str):
+    try:
+        label = TYPE_LABELS[RequestType(request_type)]
+    except ValueError:
+        label = request_type
+    return _("Choose a category of the type %(type)s.", type=label)
+
+
+def option_value(request_type: str | None, code: str | None) -> str:
+    """The value of a category's option in a list grouped by type (see ``check_category``)."""
+    if not code:
+        return ""
+    return f"{request_type}:{code}" if request_type else code
 
 
 @dataclass(frozen=True)
@@ -315,6 +331,20 @@ def category_names(session: Session) -> dict[tuple[str, str], CategoryName]:
     }
 
 
+def category_name(session: Session, request_type: str | None, code: str | None, locale: str) -> str:
+    """One request's category in the reader's language (one query; a list uses
+    ``category_names`` once and ``category_label`` per row)."""
+    if not code:
+        return ""
+    rows = session.execute(
+        select(Category.request_type, Category.code, Category.name_zh, Category.name_en).where(
+            Category.code == code
+        )
+    ).all()
+    names = {(r.request_type, r.code): CategoryName(r.name_zh, r.name_en) for r in rows}
+    return category_label(names, request_type, code, locale)
+
+
 def category_label(
     names: dict[tuple[str, str], CategoryName],
     request_type: str | None,
@@ -332,21 +362,35 @@ def category_label(
 
 
 def category_options(
-    session: Session, locale: str, request_type: str | None = None
+    session: Session, locale: str, keep: tuple[str | None, str | None] | None = None
 ) -> dict[str, list[tuple[str, str]]]:
     """The active categories for a <select>, grouped by request type (an <optgroup> each) in
-    the reader's language: {type label: [(code, name), …]}. One query."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for row in categories(session, active_only=True):
-        if request_type is not None and row.request_type != request_type:
+    the reader's language: {type label: [(option value, name), …]}, the value as
+    ``option_value`` makes it. ``keep``, an entry's own (type, code) that the list no longer
+    offers, is offered too, so that it can be saved unchanged. One query."""
+    groups: dict[str, list[tuple[str, str]]] = {str(TYPE_LABELS[t]): [] for t in RequestType}
+    rows = list(session.execute(select(Category)).scalars())
+    offered = set()
+    for row in sorted(rows, key=lambda c: (c.position, c.code)):
+        if not row.active:
             continue
         try:
             label = str(TYPE_LABELS[RequestType(row.request_type)])
         except ValueError:
             continue
+        offered.add((row.request_type, row.code))
         name = row.name_zh if locale.startswith("zh") else row.name_en
-        groups.setdefault(label, []).append((row.code, name))
-    return groups
+        groups[label].append((option_value(row.request_type, row.code), name))
+    if keep is not None and keep[1] and tuple(keep) not in offered:
+        names = {(r.request_type, r.code): r for r in rows}
+        old = names.get(tuple(keep))
+        name = (old.name_zh if locale.startswith("zh") else old.name_en) if old else keep[1]
+        try:
+            label = str(TYPE_LABELS[RequestType(keep[0])])
+        except ValueError:
+            label = str(_("Any type"))
+        groups.setdefault(label, []).append((option_value(*keep), name))
+    return {label: options for label, options in groups.items() if options}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,7 +401,9 @@ def category_options(
 class SkillInput:
     names: Names
     request_type: str | None  # None: any type
-    category: str | None  # a category code of that type; None: any
+    # a category of that type ("fault:database", or its code alone); None: any. With any type,
+    # the skill takes the category's type.
+    category: str | None
 
 
 def skills(session: Session) -> list[Skill]:
@@ -377,14 +423,13 @@ def _skill_scope(
     if category is None:
         return request_type, None
     if request_type is None:
-        # a skill for any type may name a category all the same: one of some type
-        if keep is not None and keep[1] == category:
-            return None, category
-        if session.scalar(
-            select(Category.id).where(Category.code == category, Category.active.is_(True))
-        ):
-            return None, category
-        raise FieldError("category", _("Choose a category from the list."))
+        # a category belongs to one type: a skill of "any type" in one is a skill of that type
+        if ":" in category:
+            request_type = _check_type(category.split(":", 1)[0], field="category")
+        elif keep is not None and keep[1] == category:
+            return keep[0], category
+        else:
+            raise FieldError("category", _("Choose a category from the list."))
     return request_type, check_category(session, request_type, category, keep=keep)
 
 
