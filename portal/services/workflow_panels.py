@@ -33,10 +33,9 @@ from portal.models import (
 )
 from portal.presentation import presenters
 from portal.presentation.formatting import candidate_reason
-from portal.services import catalogue
 from portal.services import attachments as attachment_service
+from portal.services import catalogue, workflow
 from portal.services import lifecycle as lifecycle_service
-from portal.services import workflow
 
 # --- the customer's side -------------------------------------------------------------------------
 
