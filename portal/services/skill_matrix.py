@@ -129,9 +129,12 @@ def matrix(session: Session, locale: str) -> Matrix:
     return Matrix(groups, list(rows.values()))
 
 
-def read_grid(m: Matrix, posted: Mapping[str, str], shown: str) -> Grid:
+def read_grid(
+    m: Matrix, posted: Mapping[str, str], shown: str, removed: frozenset[str] = frozenset()
+) -> Grid:
     """The posted cells of the grid ``m``: a cell the form did not send keeps its level; a
-    level that is not a whole number from 0 to 5 is an error at that cell."""
+    level that is not a whole number from 0 to 5 is an error at that cell, and so is one that
+    came with control characters (``removed``: the names the input guard took them from)."""
     grid = Grid()
     for part in (shown or "").split(";"):
         bits = part.split(".")
@@ -146,7 +149,7 @@ def read_grid(m: Matrix, posted: Mapping[str, str], shown: str) -> Grid:
             raw = posted[name]
             grid.typed[key] = raw[:10]
             text = raw.strip() or "0"
-            if not text.isdigit() or not 0 <= int(text) <= MAX_LEVEL:
+            if name in removed or not text.isdigit() or not 0 <= int(text) <= MAX_LEVEL:
                 grid.errors[key] = str(_("A level is a whole number from 0 to 5."))
                 continue
             grid.levels[key] = int(text)

@@ -36,6 +36,8 @@ def require_admin() -> None:
 
 from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     calendars,
+    catalogue,
     index,
     privacy,
+    skill_matrix,
 )
