@@ -165,7 +165,9 @@ def test_a_bad_level_keeps_the_grid_as_typed_and_saves_nothing(admin, factory, d
     resp = admin.post(URL, data=fields)
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
-    assert "A level is a whole number from 0 to 5." in page
+    control = "Invisible control characters were taken out"
+    assert ("A level is a whole number from 0 to 5." in page) != (control in page)
+    assert (control in page) == ("\x1b" in bad)
     assert f'id="level-{a.id}-{s1.id}"\n                   value="4"' in page or re.search(
         rf'name="level-{a.id}-{s1.id}"[^>]*value="4"', page
     )

@@ -204,9 +204,10 @@ def admin_department_create():
     )
 
 
-@bp.post("/departments/<int:row_id>", endpoint="department_update")
-def admin_department_update(row_id: int):
-    row = _or_404(Department, row_id)
+@bp.post("/departments/<int:department_id>", endpoint="department_update")
+def admin_department_update(department_id: int):
+    require_admin()
+    row = _or_404(Department, department_id)
     form = NamesForm(prefix=f"d{row.id}")
     return _save(
         form,
@@ -223,9 +224,10 @@ def admin_department_update(row_id: int):
     )
 
 
-@bp.post("/departments/<int:row_id>/active", endpoint="department_active")
-def admin_department_active(row_id: int):
-    row = _or_404(Department, row_id)
+@bp.post("/departments/<int:department_id>/active", endpoint="department_active")
+def admin_department_active(department_id: int):
+    require_admin()
+    row = _or_404(Department, department_id)
     return _toggle(row, catalogue.set_department_active, _label(row), "staff.admin.departments")
 
 
@@ -283,9 +285,10 @@ def admin_category_create():
     )
 
 
-@bp.post("/categories/<int:row_id>", endpoint="category_update")
-def admin_category_update(row_id: int):
-    row = _or_404(Category, row_id)
+@bp.post("/categories/<int:category_id>", endpoint="category_update")
+def admin_category_update(category_id: int):
+    require_admin()
+    row = _or_404(Category, category_id)
     form = CategoryEditForm(prefix=f"c{row.id}")
     return _save(
         form,
@@ -303,9 +306,10 @@ def admin_category_update(row_id: int):
     )
 
 
-@bp.post("/categories/<int:row_id>/active", endpoint="category_active")
-def admin_category_active(row_id: int):
-    row = _or_404(Category, row_id)
+@bp.post("/categories/<int:category_id>/active", endpoint="category_active")
+def admin_category_active(category_id: int):
+    require_admin()
+    row = _or_404(Category, category_id)
     return _toggle(row, catalogue.set_category_active, _label(row), "staff.admin.categories")
 
 
@@ -368,9 +372,10 @@ def admin_skill_create():
     )
 
 
-@bp.post("/skills/<int:row_id>", endpoint="skill_update")
-def admin_skill_update(row_id: int):
-    row = _or_404(Skill, row_id)
+@bp.post("/skills/<int:skill_id>", endpoint="skill_update")
+def admin_skill_update(skill_id: int):
+    require_admin()
+    row = _or_404(Skill, skill_id)
     form = SkillEditForm(prefix=f"s{row.id}")
     return _save(
         form,
@@ -383,7 +388,8 @@ def admin_skill_update(row_id: int):
     )
 
 
-@bp.post("/skills/<int:row_id>/active", endpoint="skill_active")
-def admin_skill_active(row_id: int):
-    row = _or_404(Skill, row_id)
+@bp.post("/skills/<int:skill_id>/active", endpoint="skill_active")
+def admin_skill_active(skill_id: int):
+    require_admin()
+    row = _or_404(Skill, skill_id)
     return _toggle(row, catalogue.set_skill_active, _label(row), "staff.admin.skills")

@@ -14,7 +14,7 @@ from portal.models import utcnow
 from portal.services import skill_matrix
 from portal.staff.admin import bp, may_change, require_admin
 from portal.web.auth import actor
-from portal.web.forms import PortalForm
+from portal.web.forms import CONTROL_CHARACTERS_REMOVED, PortalForm
 from portal.web.input_guard import removed_fields
 
 
@@ -43,7 +43,11 @@ def admin_skill_matrix():
     form = MatrixForm()
     if not form.validate_on_submit():
         return _render(m, form, status=422)
-    grid = skill_matrix.read_grid(m, request.form, form.shown.data, removed_fields())
+    removed = removed_fields()
+    grid = skill_matrix.read_grid(m, request.form, form.shown.data, removed)
+    for key in grid.errors:
+        if f"level-{key[0]}-{key[1]}" in removed:
+            grid.errors[key] = str(CONTROL_CHARACTERS_REMOVED)
     if grid.errors:
         return _render(m, form, grid, status=422)
     changed = skill_matrix.apply(db.session, actor(), utcnow(), grid)
