@@ -283,3 +283,32 @@ def test_a_customer_chooses_a_category_of_the_type(make_client, factory, db_sess
     number = resp.location.rsplit("/", 1)[-1]
     page = client.get(f"/requests/{number}").get_data(as_text=True)
     assert "故障类 · 登录与认证" in page
+
+
+def test_a_legacy_category_is_shown_as_it_is_and_may_be_kept(make_client, factory, db_session):
+    """A request filed under a code the list does not hold (from before the list) shows the
+    code, and its reclassification may keep it; another unknown code is refused."""
+    factory.category("fault", "database", name_zh="数据库", name_en="Database")
+    sr = factory.request(factory.customer(factory.organisation()))
+    sr.category = "mainframe"
+    db_session.flush()
+    boss = make_client()
+    boss.login(factory.staff("supervisor"))
+    page = boss.get(f"/staff/requests/{sr.number}").get_data(as_text=True)
+    assert "Fault · mainframe" in page
+    assert '<option selected value="fault:mainframe">mainframe</option>' in page
+    data = {
+        "classify-action": "classify",
+        "classify-type": "fault",
+        "classify-impact_scope": "partial",
+        "classify-urgency": "medium",
+        "classify-business_importance": "medium",
+        "classify-confirmed_details": "电话确认:主机批处理作业失败。",
+    }
+    url = f"/staff/requests/{sr.number}/classify"
+    resp = boss.post(url, data=dict(data, **{"classify-category": "fault:mainframe-2"}))
+    assert resp.status_code == 422
+    resp = boss.post(url, data=dict(data, **{"classify-category": "fault:mainframe"}))
+    assert resp.status_code == 302
+    db_session.refresh(sr)
+    assert (sr.status, sr.category) == ("pending_assignment", "mainframe")
