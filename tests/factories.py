@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime
 
 from portal.domain.vocabulary import Channel, Priority, RequestType
-from portal.models import Department, Organisation, utcnow
+from portal.models import Category, Department, Organisation, utcnow
 from portal.services import requests as sr_service
 from portal.services.accounts import create_account
 from portal.services.audit import Actor
@@ -35,6 +35,27 @@ class Factory:
         self.session.add(dept)
         self.session.flush()
         return dept
+
+    def category(self, request_type: str = "fault", code: str | None = None, **kw) -> Category:
+        """A category of the managed list (reused when the type already has the code)."""
+        from sqlalchemy import select
+
+        code = code or f"cat{next(_seq)}"
+        row = self.session.scalar(
+            select(Category).where(Category.request_type == request_type, Category.code == code)
+        )
+        if row is None:
+            row = Category(
+                request_type=request_type,
+                code=code,
+                name_zh=kw.pop("name_zh", f"{code}类"),
+                name_en=kw.pop("name_en", code.capitalize()),
+                position=kw.pop("position", 0),
+                active=kw.pop("active", True),
+            )
+            self.session.add(row)
+            self.session.flush()
+        return row
 
     def customer(
         self,

@@ -139,6 +139,19 @@ class Arguments:
         self.session.flush()
         return override
 
+    @cached_property
+    def category(self):
+        return self.factory.category("fault")
+
+    @cached_property
+    def skill(self):
+        from portal.models import Skill
+
+        row = Skill(code=f"skill-{self.department.id}", name_zh="技能", name_en="Skill")
+        self.session.add(row)
+        self.session.flush()
+        return row
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -153,6 +166,8 @@ class Arguments:
         "user_id": lambda a: a.staff.id,
         "staff_id": lambda a: a.staff.id,
         "department_id": lambda a: a.department.id,
+        "category_id": lambda a: a.category.id,
+        "skill_id": lambda a: a.skill.id,
         "calendar_id": lambda a: a.calendar_override.calendar_id,
         "override_id": lambda a: a.calendar_override.id,
     }

@@ -36,6 +36,7 @@ def test_a_request_walks_every_step_of_the_template(app, factory, db_session, ma
     s = db_session
     with freeze_time(at(9, 0)) as clock:
         org = factory.organisation(name="客户A")
+        factory.category("fault", "database", name_zh="数据库", name_en="Database")
         contact = factory.customer(org, name="李明", phone="13812345678")
         supervisor = factory.staff("supervisor", name="赵静")
         dispatcher = factory.staff("dispatcher", name="黄磊")

@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -25,6 +26,7 @@ from portal.services import downloads, listing, request_page
 from portal.services.attachments import MAX_FILES
 from portal.web import intake, panels
 from portal.web.downloads import send as send_download
+from portal.web.forms import set_category_choices
 from portal.web.login_views import login_view, logout_view
 from portal.web.rendering import page_or_fragment
 
@@ -99,6 +101,7 @@ def new_request():
     form = NewRequestForm(
         contact_name=viewer.name, contact_phone=viewer.phone, contact_email=viewer.email
     )
+    set_category_choices(form.category, db.session, str(get_locale() or "zh_CN"))
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     if form.validate_on_submit():
         sr = intake.register(form, viewer)

@@ -22,16 +22,25 @@ from portal.domain.classification import urgency_from_proposal
 from portal.domain.vocabulary import Channel, Priority, RequestType
 from portal.models import (
     Account,
+    Category,
     DeliveryCriterion,
     Department,
     Feedback,
     Organisation,
     ServiceRequest,
     Skill,
-    StaffSkill,
 )
 from portal.queue import take_after_commit
-from portal.services import accounts, audit, calendars, defaults, organisations, workflow
+from portal.services import (
+    accounts,
+    audit,
+    calendars,
+    catalogue,
+    defaults,
+    organisations,
+    skill_matrix,
+    workflow,
+)
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
 from portal.services import requests as request_service
@@ -73,8 +82,10 @@ class Builder:
         s = self.s
         at = self._days_ago(*SET_UP)
         self.clock.set(at)
-        self.departments = {d.code: _department(s, d) for d in people.DEPARTMENTS}
-        self.skills = {k.code: _skill(s, k) for k in people.SKILLS}
+        self.departments = {d.code: _department(s, d, at) for d in people.DEPARTMENTS}
+        for c in people.CATEGORIES:
+            _category(s, c, at)
+        self.skills = {k.code: _skill(s, k, at) for k in people.SKILLS}
         # the desk's defaults, made as on a fresh install (by its migration), in the desk's
         # zone: there already, unless `portal demo --reset` wiped them
         s.flush()
@@ -98,6 +109,7 @@ class Builder:
                 organisation_id=self.organisations[c.organisation].id,
                 is_org_admin=c.org_admin,
             )
+        levels: dict[tuple[int, int], int] = {}
         for m in people.STAFF:
             account = accounts.create_account(
                 self.s,
@@ -110,8 +122,10 @@ class Builder:
             )
             self.people[m.key] = account
             for code, level in m.skills.items():
-                _skill_level(self.s, account, self.skills[code], level)
+                levels[(account.id, self.skills[code].id)] = level
         self.s.flush()
+        # the skill matrix, filled in by the administrator as on its page
+        skill_matrix.change(self.s, audit.SYSTEM, self.clock.now, levels)
 
     # --- the requests -------------------------------------------------------------------------
 
@@ -318,36 +332,47 @@ class Builder:
         )
 
 
-# --- administration the portal has no service for yet -----------------------------------------
-# Departments, skills and their levels, and organisations are set up by an administrator; until
-# the administration pages exist, the demo writes these rows itself (reusing any it finds).
+# --- the desk's lists, set up by an administrator through the services of the admin pages ------
+# (reusing any entry already there: the demo may be seeded over a desk that has them)
 
 
-def _department(session: Session, d: people.Department) -> Department:
+def _department(session: Session, d: people.Department, at: datetime) -> Department:
     row = session.scalar(select(Department).where(Department.code == d.code))
     if row is None:
-        row = Department(code=d.code, name_zh=d.name_zh, name_en=d.name_en)
-        session.add(row)
+        row = catalogue.create_department(
+            session, audit.SYSTEM, at, catalogue.Names(d.code, d.name_zh, d.name_en)
+        )
     return row
 
 
-def _skill(session: Session, k: people.Skill) -> Skill:
+def _category(session: Session, c: people.Category, at: datetime) -> None:
+    exists = session.scalar(
+        select(Category.id).where(
+            Category.request_type == c.request_type.value, Category.code == c.code
+        )
+    )
+    if exists is None:
+        catalogue.create_category(
+            session,
+            audit.SYSTEM,
+            at,
+            c.request_type.value,
+            catalogue.Names(c.code, c.name_zh, c.name_en),
+        )
+
+
+def _skill(session: Session, k: people.Skill, at: datetime) -> Skill:
     row = session.scalar(select(Skill).where(Skill.code == k.code))
     if row is None:
-        row = Skill(
-            code=k.code,
-            name_zh=k.name_zh,
-            name_en=k.name_en,
-            request_type=k.request_type.value,
-            category=k.category,
+        row = catalogue.create_skill(
+            session,
+            audit.SYSTEM,
+            at,
+            catalogue.SkillInput(
+                catalogue.Names(k.code, k.name_zh, k.name_en), k.request_type.value, k.category
+            ),
         )
-        session.add(row)
-        session.flush()
     return row
-
-
-def _skill_level(session: Session, account: Account, skill: Skill, level: int) -> None:
-    session.add(StaffSkill(account_id=account.id, skill_id=skill.id, level=level))
 
 
 def _organisation(

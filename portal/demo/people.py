@@ -1,6 +1,6 @@
-"""The demo's desk and its customers, as plain data: departments, the skill matrix's skills, the
-working calendar, two customer organisations with their contacts, and one staff account per role
-(the builder creates them; portal.demo.scenarios says what they did)."""
+"""The demo's desk and its customers, as plain data: departments, request categories, the skill
+matrix's skills, the working calendar, two customer organisations with their contacts, and one
+staff account per role (the builder creates them; portal.demo.scenarios says what they did)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ class Skill(NamedTuple):
     name_en: str
     request_type: RequestType
     category: str
+
+
+class Category(NamedTuple):
+    request_type: RequestType
+    code: str
+    name_zh: str
+    name_en: str
 
 
 class Organisation(NamedTuple):
@@ -61,6 +68,19 @@ F, C, OPT, D = (
     RequestType.OPTIMISATION,
     RequestType.DELIVERY,
 )
+# the categories the skills and the scenarios use, per request type, in the lists' order
+CATEGORIES = [
+    Category(F, "login", "登录与认证", "Login and authentication"),
+    Category(F, "database", "数据库", "Database"),
+    Category(F, "network", "网络与终端", "Network and devices"),
+    Category(F, "usage", "功能使用异常", "Feature not working as expected"),
+    Category(C, "usage", "产品使用", "Product usage"),
+    Category(C, "integration", "接口集成", "Integration and APIs"),
+    Category(OPT, "performance", "性能", "Performance"),
+    Category(OPT, "workflow", "流程与报表", "Workflows and reports"),
+    Category(D, "deployment", "部署实施", "Deployment"),
+    Category(D, "inspection", "定期巡检", "Periodic inspection"),
+]
 SKILLS = [
     Skill("fault-login", "登录与认证故障", "Login and authentication faults", F, "login"),
     Skill("fault-database", "数据库故障", "Database faults", F, "database"),

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -33,6 +34,7 @@ from portal.models import (
 )
 from portal.presentation import presenters
 from portal.presentation.labels import STATUS_LABELS, TYPE_LABELS
+from portal.services import catalogue
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
 
@@ -148,6 +150,13 @@ class PrintableForm:
         return not self.rows
 
 
+def _type_and_category(session: Session, sr: ServiceRequest) -> str:
+    """The request's type, and its category when it has one, in the reader's language."""
+    label = str(TYPE_LABELS.get(sr.type, sr.type))
+    category = catalogue.category_name(session, sr.type, sr.category, str(get_locale() or "zh_CN"))
+    return f"{label} · {category}" if category else label
+
+
 def _fmt(value: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(tz).strftime(fmt) if value else ""
 
@@ -216,7 +225,7 @@ def build(
                 contact.name,
                 contact.phone or contact.email,
                 text(sr.description),
-                str(TYPE_LABELS.get(sr.type, sr.type)),
+                _type_and_category(session, sr),
                 sr.priority or sr.proposed_urgency,
                 Lines(tuple(files)),
                 _fmt(sr.submitted_at, tz),

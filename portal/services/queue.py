@@ -338,6 +338,7 @@ ROW_COLUMNS = (
     SR.contact_phone,
     SR.contact_email,
     SR.type,
+    SR.category,
     SR.priority,
     SR.proposed_urgency,
     SR.status,

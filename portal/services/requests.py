@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
 from portal.models import Account, AccountRole, Organisation, ServiceRequest
 from portal.queue import enqueue_after_commit
-from portal.services import audit, sla
+from portal.services import audit, catalogue, sla
 from portal.services.notifications import notify
 from portal.services.numbers import next_number
 from portal.services.workflow.checks import FieldError
@@ -54,6 +54,7 @@ def submit(
             "contact",
             _l("This organisation is deactivated: no new request can be registered for it."),
         )
+    category = catalogue.check_category(session, RequestType(intake.type).value, intake.category)
     sr = ServiceRequest(
         number=next_number(session, FormPrefix.SERVICE_REQUEST, now, timezone),
         organisation_id=contact.organisation_id,
@@ -66,7 +67,7 @@ def submit(
         title=intake.title.strip(),
         description=intake.description.strip(),
         type=RequestType(intake.type).value,
-        category=intake.category,
+        category=category,
         proposed_urgency=Priority(intake.proposed_urgency).value,
         expected_completion_at=intake.expected_completion_at,
         status=Status.SUBMITTED.value,

@@ -34,8 +34,8 @@ from portal.models import (
 from portal.presentation import presenters
 from portal.presentation.formatting import candidate_reason
 from portal.services import attachments as attachment_service
+from portal.services import catalogue, workflow
 from portal.services import lifecycle as lifecycle_service
-from portal.services import workflow
 
 # --- the customer's side -------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ def classify_defaults(session: Session, sr: ServiceRequest) -> dict:
     if last is not None:
         values = dict(
             type=last.type,
-            category=last.category or "",
+            category=catalogue.option_value(last.type, last.category),
             impact_scope=last.impact_scope,
             urgency=last.urgency,
             business_importance=last.business_importance,
@@ -190,7 +190,7 @@ def classify_defaults(session: Session, sr: ServiceRequest) -> dict:
     else:
         values = dict(
             type=sr.type,
-            category=sr.category or "",
+            category=catalogue.option_value(sr.type, sr.category),
             impact_scope=rules.impact_from_proposal(sr.proposed_urgency).value,
             urgency=rules.urgency_from_proposal(sr.proposed_urgency).value,
             business_importance=rules.Level.MEDIUM.value,

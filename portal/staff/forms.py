@@ -141,8 +141,9 @@ class RegisterForm(IntakeForm):
 
 class RegisterClassifyForm(ClassifyForm):
     """The supervisor's initial classification on the Register screen: the type and the expected
-    completion are the request's own fields there."""
+    completion are the request's own fields there, and so is the category."""
 
     action = None
     type = None
+    category = None
     expected_completion = None

@@ -25,7 +25,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 
 from portal.domain.vocabulary import Priority, RequestType
 from portal.presentation.labels import IMPACT_LABELS, LEVEL_LABELS, PRIORITY_LABELS, TYPE_LABELS
-from portal.web.forms import TOO_LONG, PortalForm, WithFiles, message_body
+from portal.web.forms import TOO_LONG, PortalForm, WithFiles, category_select, message_body
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
@@ -57,9 +57,7 @@ class ClassifyForm(PortalForm):
     type = SelectField(
         _l("Type"), choices=[SelectChoice(t.value, TYPE_LABELS[t]) for t in RequestType]
     )
-    category = StringField(
-        _l("Category"), validators=[Optional(), Length(max=60, message=TOO_LONG)]
-    )
+    category = category_select(_l("Category"))
     impact_scope = RadioField(
         _l("Impact scope"),
         choices=[SelectChoice(k, v) for k, v in IMPACT_LABELS.items()],

@@ -5,6 +5,7 @@ supervisor (step 2)."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,6 +21,7 @@ from portal.staff import bp
 from portal.staff.forms import RegisterClassifyForm, RegisterForm
 from portal.web import intake
 from portal.web.auth import actor
+from portal.web.forms import set_category_choices
 from portal.web.rendering import page_or_fragment
 
 # docs/product.md §1: the agent (客服专员) registers requests; supervisors and admins stand in
@@ -52,6 +54,7 @@ def register():
     if not may_register(current_user.account):
         abort(403)
     form = RegisterForm()
+    set_category_choices(form.category, db.session, str(get_locale() or "zh_CN"))
     classify = _classify_form()
     q = " ".join(request.args.get("q", "").split())[:100]
     chosen = None
@@ -102,7 +105,7 @@ def _classification(form: RegisterForm, classify: RegisterClassifyForm):
     def run(sr, now) -> None:
         data = workflow.ClassificationInput(
             type=form.type.data,
-            category=classify.category.data,
+            category=form.category.data,
             impact_scope=classify.impact_scope.data,
             urgency=classify.urgency.data,
             business_importance=classify.business_importance.data,

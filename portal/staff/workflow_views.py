@@ -43,6 +43,7 @@ from portal.services.workflow_panels import StaffPanels
 from portal.staff import forms_workflow as forms
 from portal.web import panels
 from portal.web.domain_errors import transition_message
+from portal.web.forms import set_category_choices
 from portal.web.rendering import wants_fragment
 from portal.web.request_actions import Authorized, authorize, load_request
 
@@ -89,6 +90,9 @@ def build(session, sr: ServiceRequest, viewer: Account, now: datetime) -> StaffP
             action=wf.classify_action,
             expected_completion=forms.to_local(sr.expected_completion_at),
             **wf.classify_defaults,
+        )
+        set_category_choices(
+            wf.forms["classify"].category, session, locale(), keep=(sr.type, sr.category)
         )
         wf.suggestion = suggestion_of(wf.forms["classify"])
     if wf.assign_action:

@@ -15,6 +15,7 @@ from wtforms import (
     MultipleFileField,
     PasswordField,
     RadioField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -33,6 +34,7 @@ from portal.domain.vocabulary import Priority, RequestType
 from portal.models import utcnow
 from portal.presentation.formatting import format_size
 from portal.presentation.labels import PRIORITY_LABELS, TYPE_LABELS
+from portal.services import catalogue
 from portal.services.attachments import MAX_FILES, stream_size
 from portal.services.requests import Intake
 from portal.web.input_guard import removed_fields
@@ -66,6 +68,29 @@ class WithFiles:
         return [
             f for f in (self.attachments.data or []) if isinstance(f, FileStorage) and f.filename
         ]
+
+
+def category_select(label=None) -> SelectField:
+    """A request's or a skill's category, chosen from the managed list (options grouped by
+    request type; the choices are set per request with ``set_category_choices``). Whether the
+    category is one of the chosen type, the service checks (``catalogue.check_category``)."""
+    return SelectField(
+        label or _l("Category"),
+        choices=[],
+        validate_choice=False,
+        validators=[Optional(), Length(max=100, message=TOO_LONG)],
+    )
+
+
+def set_category_choices(field: SelectField, session, locale: str, keep=None, blank=None) -> None:
+    """The active categories as options grouped by type, in the reader's language, after an
+    empty one (``blank``); ``keep`` (type, code) offers an entry's own old category too."""
+    groups = catalogue.category_options(session, locale, keep)
+    field.choices = [SelectChoice("", blank or _l("— not chosen —"))] + [
+        SelectChoice(value, name, optgroup=label)
+        for label, options in groups.items()
+        for value, name in options
+    ]
 
 
 def message_body(label) -> TextAreaField:
@@ -143,6 +168,7 @@ class IntakeForm(WithFiles, PortalForm):
             Length(max=254, message=TOO_LONG),
         ],
     )
+    category = category_select(_l("Category"))
     attachments = MultipleFileField(_l("Attachments"))
 
     def validate_expected_completion(self, field) -> None:
@@ -183,4 +209,5 @@ class IntakeForm(WithFiles, PortalForm):
             contact_name=(self.contact_name.data or "").strip() or None,
             contact_phone=(self.contact_phone.data or "").strip() or None,
             contact_email=(self.contact_email.data or "").strip() or None,
+            category=(self.category.data or "").strip() or None,
         )

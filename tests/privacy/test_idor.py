@@ -18,7 +18,7 @@ import pytest
 from werkzeug.routing import AnyConverter
 
 from portal import create_app
-from portal.models import Calendar, CalendarOverride
+from portal.models import Calendar, CalendarOverride, Category, Department, Skill
 from tests.conftest import CHEAP_HASH
 
 ALL_ROLES = frozenset({"agent", "supervisor", "dispatcher", "engineer", "admin"})
@@ -44,6 +44,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.organisation_update": frozenset({"admin"}),
     "staff.admin.organisation_deactivate": frozenset({"admin"}),
     "staff.admin.organisation_reactivate": frozenset({"admin"}),
+    "staff.admin.department_update": frozenset({"admin"}),
+    "staff.admin.department_active": frozenset({"admin"}),
+    "staff.admin.category_update": frozenset({"admin"}),
+    "staff.admin.category_active": frozenset({"admin"}),
+    "staff.admin.skill_update": frozenset({"admin"}),
+    "staff.admin.skill_active": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -109,6 +115,14 @@ def _override(session):
     return item
 
 
+def _listed(session, model, **fields):
+    n = next(_calendars)
+    row = model(code=f"idor{n}", name_zh=f"条目{n}", name_en=f"Entry {n}", **fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -120,6 +134,9 @@ def build_url(app, scene, session, endpoint, rule_text):
         "calendar_id": lambda: _calendar(session).id,
         "override_id": lambda: _override(session).id,
         "organisation_id": lambda: scene.org.id,
+        "department_id": lambda: _listed(session, Department).id,
+        "category_id": lambda: _listed(session, Category, request_type="fault").id,
+        "skill_id": lambda: _listed(session, Skill).id,
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -22,6 +22,7 @@ RESULTS = re.compile(r'<fieldset[^>]*id="contact-results".*?</fieldset>', re.S)
 def desk(factory):
     acme = factory.organisation("华东制造有限公司", code="ACME")
     other = factory.organisation("星辰零售", code="STAR")
+    factory.category("fault", "login", name_zh="登录与认证", name_en="Login")
     return {
         "acme": acme,
         "other": other,
@@ -299,7 +300,7 @@ def test_a_supervisor_may_classify_while_registering(client, factory, db_session
         desk["li"].id,
         classify_now="y",
         **{
-            "classify-category": "login",
+            "category": "fault:login",
             "classify-impact_scope": "core",
             "classify-urgency": "high",
             "classify-business_importance": "high",

@@ -9,6 +9,8 @@ def desk(factory, db_session):
     engineers in the skill matrix (database level 4 and 5, login level 5)."""
     org = factory.organisation()
     ops = factory.department()
+    factory.category("fault", "database", name_zh="数据库", name_en="Database")
+    factory.category("fault", "login", name_zh="登录与认证", name_en="Login")
     db_skill = Skill(
         code=f"db-{org.id}",
         name_zh="数据库故障",

@@ -71,14 +71,14 @@ def test_classify_error_swaps_the_panel_alone_and_keeps_what_was_typed(make_clie
     sr = factory.request(desk["contact"])
     client = make_client()
     client.login(desk["supervisor"])
-    data = dict(CLASSIFY, **{"classify-confirmed_details": "", "classify-category": "数据库集群"})
+    data = dict(CLASSIFY, **{"classify-confirmed_details": "", "classify-category": "fault:login"})
     resp = client.post(f"/staff/requests/{sr.number}/classify", data=data, headers=HTMX)
     assert resp.status_code == 422
     body = text(resp)
     assert body.lstrip().startswith('<section class="panel wf-panel" id="panel-classify"')
     assert "<html" not in body
     assert "Record what was confirmed with the customer." in body
-    assert 'value="数据库集群"' in body  # kept
+    assert '<option selected value="fault:login">Login</option>' in body  # kept
     assert '<input checked id="classify-impact_scope-0"' in body  # "core", as chosen
 
 

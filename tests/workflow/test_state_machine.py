@@ -113,6 +113,7 @@ def world(factory, db_session):
     org = factory.organisation()
     open_org = factory.organisation(colleagues_may_reply=True)
     other_org = factory.organisation()
+    factory.category("fault", "database")
     n = next(_seq)
 
     def person(key: str, roles=(), org_=None, admin=False) -> Account:

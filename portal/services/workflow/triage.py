@@ -29,7 +29,7 @@ from portal.models import (
 )
 from portal.presentation.labels import PRIORITY_LABELS
 from portal.presentation.presenters import free_text
-from portal.services import audit, outbox
+from portal.services import audit, catalogue, outbox
 from portal.services import lifecycle as lifecycle_service
 from portal.services.notifications import notify
 from portal.services.workflow.checks import CLOCK_SKEW, FieldError, check
@@ -69,11 +69,15 @@ def classify(
     caps = check(session, sr, account, action)
     suggested = rules.suggest_priority(data.impact_scope, data.urgency, data.business_importance)
     priority = Priority(data.priority) if data.priority else suggested
-    category = (data.category or "").strip() or None
+    request_type = RequestType(data.type).value
+    # a category of the list, of the confirmed type (or the one the request already has)
+    category = catalogue.check_category(
+        session, request_type, data.category, keep=(sr.type, sr.category)
+    )
     record = Classification(
         request_id=sr.id,
         classified_by_id=account.id,
-        type=RequestType(data.type).value,
+        type=request_type,
         category=category,
         priority=priority.value,
         impact_scope=rules.ImpactScope(data.impact_scope).value,

@@ -36,7 +36,9 @@ def require_admin() -> None:
 
 from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     calendars,
+    catalogue,
     index,
     organisations,
     privacy,
+    skill_matrix,
 )

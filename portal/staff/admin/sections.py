@@ -27,6 +27,30 @@ SECTIONS: tuple[Section, ...] = (
         supervisors=True,
     ),
     Section(
+        "staff.admin.departments",
+        _l("Departments"),
+        _l("The departments staff belong to and collaborators come from."),
+        supervisors=True,
+    ),
+    Section(
+        "staff.admin.categories",
+        _l("Request categories"),
+        _l("The categories of each request type that requests and skills are filed under."),
+        supervisors=True,
+    ),
+    Section(
+        "staff.admin.skills",
+        _l("Skills"),
+        _l("The skills of the skill matrix, each for a request type and category."),
+        supervisors=True,
+    ),
+    Section(
+        "staff.admin.skill_matrix",
+        _l("Skill matrix"),
+        _l("Who is how good at what (levels 0–5): the assignment ranks candidates by it."),
+        supervisors=True,
+    ),
+    Section(
         "staff.admin.calendars",
         _l("Business calendars"),
         _l("Working hours, holidays and make-up working days (调休) the SLA clocks count on."),
