@@ -31,7 +31,9 @@ class _Collector:
         self.server = server
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        message = message_from_bytes(
+            envelope.original_content or envelope.content, policy=policy.default
+        )
         self.server._received(message, list(envelope.rcpt_tos))
         return "250 OK"
 

@@ -58,9 +58,7 @@ def _without_csrf(html: str) -> str:
 
 
 def _set_password(client, path, password=NEW_PASSWORD, repeat=None):
-    return client.post(
-        path, data={"new_password": password, "repeat_password": repeat or password}
-    )
+    return client.post(path, data={"new_password": password, "repeat_password": repeat or password})
 
 
 def test_invitation_arrives_in_the_recipients_language_with_a_link_from_the_base_url(
@@ -87,9 +85,7 @@ def test_invitation_arrives_in_the_recipients_language_with_a_link_from_the_base
     # no password works until the person sets one
     refused = client.post("/staff/login", data={"identifier": invited.email, "password": PASSWORD})
     assert refused.status_code == 401
-    audit = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "staff.invited")
-    ).one()
+    audit = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.invited")).one()
     assert audit.after == {"name": invited.name, "email": invited.email}
 
 
@@ -169,7 +165,9 @@ def test_reset_answers_the_same_for_a_known_and_an_unknown_address(
     assert _path(_link(mail)).startswith(prefix)
 
 
-def test_a_customer_address_gets_no_staff_reset(make_client, factory, db_session, smtp_server, redis_url):
+def test_a_customer_address_gets_no_staff_reset(
+    make_client, factory, db_session, smtp_server, redis_url
+):
     contact = factory.customer()
     db_session.commit()
     assert _forgot(make_client(), "staff", contact.email).status_code == 200
@@ -195,7 +193,10 @@ def test_the_reset_link_ends_the_old_sessions_and_works_once(
 
     refused = old.get("/")
     assert refused.status_code == 302 and "/login" in refused.headers["Location"]
-    assert old.post("/login", data={"identifier": contact.email, "password": PASSWORD}).status_code == 401
+    assert (
+        old.post("/login", data={"identifier": contact.email, "password": PASSWORD}).status_code
+        == 401
+    )
     browser.login(contact, password=NEW_PASSWORD)
     assert make_client().get(path).status_code == 410
     event = db_session.scalars(
@@ -228,7 +229,9 @@ def test_a_reset_link_is_bound_to_the_password_it_was_sent_for(
     assert stale.status_code == 410 and "This link no longer works" in stale.get_data(as_text=True)
 
 
-def test_a_reset_link_expires_after_an_hour(make_client, factory, db_session, smtp_server, redis_url):
+def test_a_reset_link_expires_after_an_hour(
+    make_client, factory, db_session, smtp_server, redis_url
+):
     contact = factory.customer()
     db_session.commit()
     _forgot(make_client(), "customer", contact.email)
@@ -258,7 +261,9 @@ def test_set_password_errors_at_the_field(make_client, factory, db_session):
     now = utcnow()
     invitations.invite(db_session, contact, actor=Actor(None), now=now)
     db_session.commit()
-    path = invitations.link_path("customer", "invitation", invitations.make_token(contact, "invitation", now))
+    path = invitations.link_path(
+        "customer", "invitation", invitations.make_token(contact, "invitation", now)
+    )
     browser = make_client()
     short = _set_password(browser, path, "short")
     assert short.status_code == 422
@@ -286,12 +291,16 @@ def test_the_forgot_form_refuses_bad_input_at_the_field(make_client, data, db_se
         assert 'id="email-error"' in resp.get_data(as_text=True)
 
 
-def test_the_set_form_refuses_control_characters_and_oversized_input(make_client, factory, db_session):
+def test_the_set_form_refuses_control_characters_and_oversized_input(
+    make_client, factory, db_session
+):
     contact = factory.customer()
     now = utcnow()
     invitations.invite(db_session, contact, actor=Actor(None), now=now)
     db_session.commit()
-    path = invitations.link_path("customer", "invitation", invitations.make_token(contact, "invitation", now))
+    path = invitations.link_path(
+        "customer", "invitation", invitations.make_token(contact, "invitation", now)
+    )
     browser = make_client()
     for value in ("good-password\x07x", "x" * 500):
         resp = _set_password(browser, path, value)
@@ -301,7 +310,9 @@ def test_the_set_form_refuses_control_characters_and_oversized_input(make_client
     assert make_client().get("/password/set/" + "A" * 5000).status_code in (404, 410)
 
 
-def test_reset_requests_are_throttled_per_address(make_client, factory, db_session, smtp_server, redis_url):
+def test_reset_requests_are_throttled_per_address(
+    make_client, factory, db_session, smtp_server, redis_url
+):
     contact = factory.customer()
     db_session.commit()
     for _ in range(5):

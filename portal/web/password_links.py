@@ -1,4 +1,4 @@
-""""Forgot password?" and the pages behind the mailed links, the same on both sides.
+""" "Forgot password?" and the pages behind the mailed links, the same on both sides.
 
 Each side's blueprint has thin views that call these with its side name. The answer to a
 reset request is the same page whether or not the address belongs to an account. A link is

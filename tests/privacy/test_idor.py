@@ -78,7 +78,9 @@ def _collect():
 # bound to one account and its current password; a token for another account, side or purpose,
 # or altered, is refused (test_a_password_link_acts_only_on_its_own_account below)
 TOKEN_ROUTES = {
-    f"{side}.{name}" for side in ("customer", "staff") for name in ("password_set", "password_reset")
+    f"{side}.{name}"
+    for side in ("customer", "staff")
+    for name in ("password_set", "password_reset")
 }
 ROUTES = [r for r in _collect() if r[0] not in TOKEN_ROUTES]
 CUSTOMER = [r for r in ROUTES if r[0].startswith("customer.")]
