@@ -326,3 +326,23 @@ def test_reset_requests_are_throttled_per_address(
 def test_the_login_pages_link_to_forgot_password(client):
     assert 'href="/password/forgot"' in client.get("/login").get_data(as_text=True)
     assert 'href="/staff/password/forgot"' in client.get("/staff/login").get_data(as_text=True)
+
+
+def test_production_without_a_base_url_warns_at_startup(monkeypatch, caplog):
+    from portal import create_app
+    from tests.conftest import CHEAP_HASH
+
+    monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+    settings = {
+        "SECRET_KEY": "x",
+        "DATABASE_URL": "sqlite://",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "PASSWORD_HASH": CHEAP_HASH,
+    }
+    with caplog.at_level("WARNING", logger="portal"):
+        create_app(settings)
+    assert "PORTAL_BASE_URL is not set" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="portal"):
+        create_app({**settings, "PORTAL_BASE_URL": "https://desk.example.cn"})
+    assert "PORTAL_BASE_URL" not in caplog.text
