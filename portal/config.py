@@ -42,6 +42,16 @@ def load_settings(instance_path: str) -> dict:
         # a whole request: up to 10 files at the per-file limit plus the form's text
         "MAX_CONTENT_LENGTH": (10 * int(os.environ.get("MAX_UPLOAD_MB", "20")) + 1) * 1024 * 1024,
         "UPLOAD_MAX_BYTES": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # the portal's public address: the links in mails are built from it, never from the
+        # request's Host header (README: Production)
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL") or None,
+        # invitation links work this long; password-reset links this long
+        "INVITATION_MAX_AGE_HOURS": float(os.environ.get("INVITATION_MAX_AGE_HOURS", "72")),
+        "PASSWORD_RESET_MAX_AGE_MINUTES": float(
+            os.environ.get("PASSWORD_RESET_MAX_AGE_MINUTES", "60")
+        ),
+        # "forgot password" requests per address and per IP in a window (dropped beyond)
+        "PASSWORD_RESET_THROTTLE": {"per_identity": 3, "per_ip": 20, "window_seconds": 3600},
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "servicedesk@localhost"),
