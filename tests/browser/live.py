@@ -30,29 +30,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def browser_database(base_url: str) -> str:
+def browser_database(base_url: str, name: str = "browser") -> str:
     """The database ``<name>_browser`` (``_browser_<BROWSER_RUN>`` when set, so that several runs
     can share a server) beside the test database, created when missing and emptied."""
     run = os.environ.get("BROWSER_RUN")
-    return empty_postgres_database(base_url, "browser" + (f"_{run}" if run else ""))
+    return empty_postgres_database(base_url, name + (f"_{run}" if run else ""))
 
 
-def browser_redis(base_url: str) -> str:
-    """The Redis database next to the test one (the test passes flush theirs after every test),
-    or BROWSER_REDIS_DB when set."""
+def browser_redis(base_url: str, offset: int = 1) -> str:
+    """A Redis database below the test one (the test passes flush theirs after every test):
+    ``offset`` 1 is the demo desk's, 2 the empty desk's; BROWSER_REDIS_DB moves the first."""
     parsed = make_url(base_url.replace("redis://", "redis+x://", 1))
     db = int(parsed.database or 0)
-    other = int(os.environ.get("BROWSER_REDIS_DB") or (db - 1 if db > 0 else db + 1))
+    first = int(os.environ.get("BROWSER_REDIS_DB") or (db - 1 if db > 0 else db + 1))
+    other = first - (offset - 1) if first >= offset else first + (offset - 1)
     return base_url.rsplit("/", 1)[0] + f"/{other}" if parsed.database else f"{base_url}/{other}"
 
 
 class LiveDesk:
-    """Processes started in order (seed, web, worker) and stopped on close; logs kept in ``tmp``."""
+    """Processes started in order (seed, web, worker) and stopped on close; logs kept in ``tmp``.
 
-    def __init__(self, database_url: str, redis_url: str, tmp: Path) -> None:
+    ``seed="demo"`` seeds the demo data with `portal demo --no-serve`; ``seed="empty"`` only
+    runs `portal db upgrade`, as an operator does on a fresh install. ``env`` adds settings
+    (the mail server of a journey, for example)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str,
+        tmp: Path,
+        *,
+        seed: str = "demo",
+        name: str = "browser",
+        redis_offset: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.tmp = tmp
-        self.database_url = browser_database(database_url)
-        self.redis_url = browser_redis(redis_url)
+        self.seed = seed
+        self.database_url = browser_database(database_url, name)
+        self.redis_url = browser_redis(redis_url, redis_offset)
         Redis.from_url(self.redis_url).flushdb()
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -68,6 +84,7 @@ class LiveDesk:
             "PYTHONPATH": str(ROOT),
         }
         self.env.pop("MAIL_SERVER", None)
+        self.env.update(env or {})
         self.procs: dict[str, subprocess.Popen] = {}
         self.engine = make_engine(self.database_url)
 
@@ -84,18 +101,28 @@ class LiveDesk:
         self.procs[name] = proc
         return proc
 
-    def start(self) -> LiveDesk:
-        seed = subprocess.run(
-            [sys.executable, "-c", "from portal.cli import main; main()", "demo", "--no-serve"],
+    def portal(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run the `portal` command as an operator would, against this desk; fails loudly."""
+        done = subprocess.run(
+            [sys.executable, "-c", "from portal.cli import main; main()", *args],
             env=self.env,
             cwd=str(ROOT),
             capture_output=True,
             text=True,
             timeout=180,
+            input=input,
         )
-        (self.tmp / "seed.log").write_text(seed.stdout + seed.stderr)
-        if seed.returncode != 0:
-            raise RuntimeError(f"portal demo --no-serve failed:\n{seed.stdout}\n{seed.stderr}")
+        with open(self.tmp / "commands.log", "a") as log:
+            log.write(f"$ portal {' '.join(args)}\n{done.stdout}{done.stderr}\n")
+        if done.returncode != 0:
+            raise RuntimeError(f"portal {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def start(self) -> LiveDesk:
+        if self.seed == "demo":
+            self.portal("demo", "--no-serve")
+        else:
+            self.portal("db", "upgrade")
         self._spawn(
             "web",
             [
