@@ -15,16 +15,12 @@ from flask_babel import lazy_gettext as _l
 from portal.domain import calendar as cal
 from portal.domain import sla as rules
 from portal.presentation.formatting import holiday_label
+from portal.presentation.sla import UNIT_LABELS
 from portal.services import sla as sla_service
 from portal.services import sla_panels
 from portal.staff import bp
 from portal.web import panels
 
-UNIT_LABELS = {
-    rules.HOURS: _l("hours (24×7)"),
-    rules.WORKING_HOURS: _l("working hours"),
-    rules.WORKING_DAYS: _l("working days"),
-}
 REASON_LABELS = {
     "hours": _l("outside working hours"),
     "weekend": _l("weekend"),

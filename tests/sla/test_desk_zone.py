@@ -33,7 +33,8 @@ def _no_calendar_yet(session) -> None:
     session.execute(update(Organisation).values(calendar_id=None))
     session.execute(delete(CalendarOverride))
     session.execute(delete(Calendar))
-    session.execute(delete(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)))
+    session.execute(update(Organisation).values(sla_policy_id=None))
+    session.execute(delete(SlaPolicy))
     session.flush()
     assert session.scalar(select(func.count()).select_from(Calendar)) == 0
 
