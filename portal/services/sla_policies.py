@@ -18,14 +18,13 @@ admins' use cases (``create``, ``update_targets``, ``rename``, ``deactivate``, `
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from contextlib import nullcontext
 from functools import lru_cache
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -276,7 +275,7 @@ def list_policies(session: Session) -> list[PolicyRow]:
 @dataclass(frozen=True)
 class PolicyPage:
     row: PolicyRow
-    organisations: list[Organisation]  # the first ORGANISATIONS_SHOWN using it, by name
+    organisations: list[Organisation]  # the first ORGANISATIONS_SHOWN active ones on it, by name
     older_open: int  # open requests measured against an older version
 
 
@@ -288,7 +287,7 @@ def policy_page(session: Session, policy: SlaPolicy) -> PolicyPage:
     organisations = list(
         session.scalars(
             select(Organisation)
-            .where(_uses(policy))
+            .where(Organisation.active.is_(True), _uses(policy))
             .order_by(Organisation.name)
             .limit(ORGANISATIONS_SHOWN)
         )
@@ -329,6 +328,23 @@ def open_requests_on_older_versions(session: Session, policy: SlaPolicy) -> int:
             .select_from(ServiceRequest)
             .where(
                 ServiceRequest.sla_policy_version_id.in_(older),
+                ServiceRequest.status.in_(_OPEN),
+            )
+        )
+        or 0
+    )
+
+
+def open_requests_on_version(session: Session, version_id: int | None) -> int:
+    """How many open requests are measured against version ``version_id`` (an index range)."""
+    if version_id is None:
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ServiceRequest)
+            .where(
+                ServiceRequest.sla_policy_version_id == version_id,
                 ServiceRequest.status.in_(_OPEN),
             )
         )
