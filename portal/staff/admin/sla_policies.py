@@ -39,7 +39,7 @@ def _policy_or_404(policy_id: int) -> SlaPolicy:
 
 def _name_field():
     return StringField(
-        _l("Name"),
+        _l("Policy name"),
         validators=[
             DataRequired(message=_l("Give the policy a name.")),
             Length(max=sla_policies.NAME_MAX, message=TOO_LONG),
@@ -68,9 +68,25 @@ class ActionForm(PortalForm):
     """A button that changes a policy (deactivate, reactivate): the CSRF token only."""
 
 
+class WholeNumberField(IntegerField):
+    """An integer field whose message for what is not a number is the field's own."""
+
+    def __init__(self, label=None, validators=None, invalid_message=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            message = self.invalid_message or self.gettext("Not a valid integer value.")
+            raise ValueError(message) from None
+
+
 def _amount(label):
-    return IntegerField(
+    return WholeNumberField(
         label,
+        invalid_message=AMOUNT_MESSAGE,
         validators=[
             InputRequired(message=AMOUNT_MESSAGE),
             NumberRange(min=1, max=rules.MAX_AMOUNT, message=AMOUNT_MESSAGE),
@@ -122,8 +138,9 @@ for _p in PRIORITIES:
     setattr(
         TargetsForm,
         f"{_p}_warn_percent",
-        IntegerField(
+        WholeNumberField(
             _l("%(p)s warning at (%%)", p=_p),
+            invalid_message=PERCENT_MESSAGE,
             validators=[
                 InputRequired(message=PERCENT_MESSAGE),
                 NumberRange(*rules.WARN_PERCENT_RANGE, message=PERCENT_MESSAGE),
@@ -133,8 +150,9 @@ for _p in PRIORITIES:
     setattr(
         TargetsForm,
         f"{_p}_escalate_after_minutes",
-        IntegerField(
+        WholeNumberField(
             _l("%(p)s escalation interval (minutes)", p=_p),
+            invalid_message=MINUTES_MESSAGE,
             validators=[
                 InputRequired(message=MINUTES_MESSAGE),
                 NumberRange(*rules.ESCALATE_MINUTES_RANGE, message=MINUTES_MESSAGE),
