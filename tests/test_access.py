@@ -139,6 +139,12 @@ class Arguments:
         self.session.flush()
         return override
 
+    @cached_property
+    def sla_policy(self):
+        from portal.services.sla_policies import builtin_policy
+
+        return builtin_policy(self.session)
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -155,6 +161,7 @@ class Arguments:
         "department_id": lambda a: a.department.id,
         "calendar_id": lambda a: a.calendar_override.calendar_id,
         "override_id": lambda a: a.calendar_override.id,
+        "policy_id": lambda a: a.sla_policy.id,
     }
 
     def value(self, rule: Rule, name: str):

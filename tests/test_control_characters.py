@@ -410,6 +410,7 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.admin.calendar_override_remove",  # no override in the demo calendar
     "staff.admin.retention_archive",  # nothing old enough to archive or purge
     "staff.admin.retention_purge",
+    "staff.admin.sla_policy_reactivate",  # no inactive policy in the demo
 }
 
 

@@ -32,6 +32,13 @@ def _calendar(scene_args):
     return cal
 
 
+def _policies(scene_args) -> list[int]:
+    """The SLA policies there are (the built-in one, unless a test deleted it)."""
+    from portal.models import SlaPolicy
+
+    return list(scene_args.session.scalars(select(SlaPolicy.id).order_by(SlaPolicy.id).limit(3)))
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -57,6 +64,7 @@ class Values:
             "user_id": lambda: [s.contact.id],
             "staff_id": lambda: [s.handler.id],
             "calendar_id": lambda: [_calendar(self).id],
+            "policy_id": lambda: _policies(self),
         }
         if name not in builders:
             pytest.fail(

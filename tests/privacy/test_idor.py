@@ -18,7 +18,7 @@ import pytest
 from werkzeug.routing import AnyConverter
 
 from portal import create_app
-from portal.models import Calendar, CalendarOverride
+from portal.models import Calendar, CalendarOverride, utcnow
 from tests.conftest import CHEAP_HASH
 
 ALL_ROLES = frozenset({"agent", "supervisor", "dispatcher", "engineer", "admin"})
@@ -39,6 +39,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.calendar_import": frozenset({"admin"}),
     "staff.admin.calendar_override_add": frozenset({"admin"}),
     "staff.admin.calendar_override_remove": frozenset({"admin"}),
+    # supervisors read the SLA policies; admins change them
+    "staff.admin.sla_policy": frozenset({"admin", "supervisor"}),
+    "staff.admin.sla_policy_save": frozenset({"admin"}),
+    "staff.admin.sla_policy_rename": frozenset({"admin"}),
+    "staff.admin.sla_policy_deactivate": frozenset({"admin"}),
+    "staff.admin.sla_policy_reactivate": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -104,6 +110,13 @@ def _override(session):
     return item
 
 
+def _policy(session):
+    from portal.services import sla_policies
+    from portal.services.audit import SYSTEM
+
+    return sla_policies.create(session, SYSTEM, utcnow(), f"idor {next(_calendars)}", None)
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -114,6 +127,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "notification_id": lambda: scene.notification.id,
         "calendar_id": lambda: _calendar(session).id,
         "override_id": lambda: _override(session).id,
+        "policy_id": lambda: _policy(session).id,
     }
     values = {}
     for name in sorted(rule.arguments):
