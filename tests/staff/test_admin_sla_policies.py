@@ -256,3 +256,18 @@ def test_the_request_page_names_the_policy_and_version(make_client, factory, db_
     zh.login(factory.staff("supervisor", locale="zh_CN"))
     body = zh.get(f"/staff/requests/{sr.number}").get_data(as_text=True)
     assert "按 SLA 策略“金牌”版本 1 计量。" in body
+
+
+def test_a_nul_in_the_name_or_status_forms_saves_nothing(admin, db_session):
+    """The crawl of tests/test_control_characters.py opens only the built-in policy's page."""
+    gold = sla_policies.create(db_session, SYSTEM, at(2026, 11, 1), "金牌", None)
+    db_session.commit()
+    resp = admin.post(f"{LIST}/{gold.id}/rename", data={"name": "Gold\x00 plus"})
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert "Invisible control characters were taken out of this." in body
+    assert 'value="Gold plus"' in body
+    resp = admin.post(f"{LIST}/{gold.id}/deactivate", data={"note": "a\x00b"})
+    assert resp.status_code == 400
+    db_session.expire_all()
+    assert (gold.name, gold.active) == ("金牌", True)

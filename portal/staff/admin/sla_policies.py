@@ -69,9 +69,9 @@ class ActionForm(PortalForm):
 
 
 class WholeNumberField(IntegerField):
-    """An integer field whose message for what is not a number is the field's own."""
+    """An integer field that says ``invalid_message`` for what is not a whole number."""
 
-    def __init__(self, label=None, validators=None, invalid_message=None, **kwargs):
+    def __init__(self, label=None, validators=None, *, invalid_message, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.invalid_message = invalid_message
 
@@ -79,8 +79,7 @@ class WholeNumberField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            message = self.invalid_message or self.gettext("Not a valid integer value.")
-            raise ValueError(message) from None
+            raise ValueError(str(self.invalid_message)) from None
 
 
 def _amount(label):
