@@ -22,9 +22,13 @@ UNIT_SHORT = {
 }
 
 
-def policy_name(name: str, builtin: bool) -> str:
-    """A policy's name as shown: the built-in one in the reader's language."""
-    return _("Standard") if builtin else name
+BUILTIN_NAME = _l("Standard")
+
+
+def policy_name(name: str, builtin: bool):
+    """A policy's name as shown: the built-in one in the reader's language (a lazy string,
+    so that a page builder may call this outside a request; it becomes text when shown)."""
+    return BUILTIN_NAME if builtin else name
 
 
 def amount_text(amount: int, unit: str) -> str:

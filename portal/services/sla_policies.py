@@ -178,7 +178,7 @@ class VersionInfo:
     """Which policy and version a request is measured against, for its SLA panel."""
 
     policy_id: int | None
-    name: str  # as shown (the built-in one in the reader's language)
+    name: object  # as shown: the built-in one in the reader's language (lazy)
     number: int | None  # None: the template's values, no policy in the database
 
 
@@ -201,7 +201,7 @@ def version_info(session: Session, version_id: int | None) -> VersionInfo:
 @dataclass(frozen=True)
 class PolicyRow:
     policy: SlaPolicy
-    name: str  # as shown
+    name: object  # as shown (lazy for the built-in one)
     version: int  # the current version's number (0: none)
     version_id: int | None
     organisations: int  # active organisations that use it
