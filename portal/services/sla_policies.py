@@ -469,6 +469,8 @@ def update_targets(
     Audited ``sla_policy.updated`` with the changed targets as display values, before and after
     ("P1 response": "2 h" → "1 h"), and a line of them (``changes``)."""
     check_targets(values)
+    # two admins saving at once: the second waits, then numbers its version after the first's
+    session.execute(select(SlaPolicy.id).where(SlaPolicy.id == policy.id).with_for_update())
     by_priority = {v.priority: v for v in values}
     old = {t.priority: t for t in current_targets(session, policy)}
     new = [by_priority[p] for p in PRIORITIES]

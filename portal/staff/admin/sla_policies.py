@@ -219,7 +219,7 @@ def _policy_page(
     policy: SlaPolicy, status: int = 200, targets_form=None, rename_form=None, action_error=None
 ):
     page = sla_policies.policy_page(db.session, policy)
-    targets = [sla_policies.Targets.of(t) for t in page.row.targets]
+    targets = sla_policies.current_targets(db.session, policy)
     return render_template(
         "staff/admin/sla_policy.html",
         page=page,
