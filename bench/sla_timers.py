@@ -82,9 +82,8 @@ def seed_people(conn) -> None:
     # warnings off for the measurement: only the breaches fire in the window
     conn.execute(
         text(
-            "INSERT INTO sla_policies (organisation_id, priority, respond_amount, respond_unit, "
-            "resolve_amount, resolve_unit, warn_percent, escalate_after_minutes) VALUES "
-            "(NULL, 'P2', 4, 'hours', 24, 'hours', 100, 600)"
+            "UPDATE sla_targets SET warn_percent = 100, escalate_after_minutes = 600 "
+            "WHERE priority = 'P2'"
         )
     )
 
@@ -205,7 +204,7 @@ def sweep_time(url: str, redis_url: str, n_open: int) -> dict:
     engine = make_engine(url)
     with engine.begin() as conn:
         seed_people(conn)
-        conn.execute(text("UPDATE sla_policies SET warn_percent = 75"))
+        conn.execute(text("UPDATE sla_targets SET warn_percent = 75"))
         due = "(now() + interval '1 hour' + (g::float / :n) * interval '30 days')"
         insert_requests(
             conn,

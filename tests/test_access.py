@@ -169,6 +169,12 @@ class Arguments:
 
         return invitations.make_token(self.customer, invitations.INVITATION, utcnow())
 
+    @cached_property
+    def sla_policy(self):
+        from portal.services.sla_policies import builtin_policy
+
+        return builtin_policy(self.session)
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -188,6 +194,7 @@ class Arguments:
         "calendar_id": lambda a: a.calendar_override.calendar_id,
         "override_id": lambda a: a.calendar_override.id,
         "token": lambda a: a.token,
+        "policy_id": lambda a: a.sla_policy.id,
     }
 
     def value(self, rule: Rule, name: str):

@@ -130,3 +130,33 @@ def test_a_scenario_that_would_run_past_now_is_refused():
     early = Scenario(**{**late.__dict__, "submitted": DayAt(7, "10:00")})
     _ordered, actions = course.plan([early], NOW, TZ)
     assert actions[-1].action == "feedback" and actions[-1].at <= NOW
+
+
+def test_the_retail_group_is_on_its_gold_policy_made_through_the_service(seeded):
+    from datetime import timedelta
+
+    from portal.models import Organisation
+    from portal.services import sla_policies
+
+    session = seeded
+    star = session.scalar(select(Organisation).where(Organisation.code == "STAR"))
+    builtin = sla_policies.builtin_policy(session)
+    assert star.sla_policy_id is not None and star.sla_policy_id != builtin.id
+    p1 = session.scalars(
+        select(ServiceRequest).where(
+            ServiceRequest.organisation_id == star.id, ServiceRequest.priority == "P1"
+        )
+    ).all()
+    assert p1
+    for sr in p1:
+        assert sr.response_due_at - sr.submitted_at == timedelta(hours=1)
+        assert sr.resolution_due_at - sr.submitted_at >= timedelta(hours=2)
+    changes = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "organisation.updated", AuditEvent.object_id == str(star.id)
+        )
+    ).all()
+    assert [(e.before, e.after) for e in changes] == [
+        ({"sla_policy": "标准"}, {"sla_policy": "金牌"})
+    ]
+    assert all(e.actor_id is not None for e in changes)  # the demo's admin did it

@@ -262,8 +262,9 @@ def crawl_for_writes(client, app, side: str, values_list: list[Values], db_sessi
 def delete_the_defaults(db_session) -> None:
     """What a database seeded by bench/seed_bulk.py looked like: requests, no default SLA
     policies, no calendar."""
-    db_session.execute(delete(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)))
-    db_session.execute(update(Organisation).values(calendar_id=None))
+    db_session.execute(update(ServiceRequest).values(sla_policy_version_id=None))
+    db_session.execute(update(Organisation).values(calendar_id=None, sla_policy_id=None))
+    db_session.execute(delete(SlaPolicy))
     db_session.execute(delete(CalendarOverride))
     db_session.execute(delete(Calendar))
     db_session.flush()

@@ -1,5 +1,5 @@
-"""Builds the demo: the desk (departments, skills, calendar, SLA policies, organisations,
-accounts), then every action of every scenario in time order through the services the pages
+"""Builds the demo: the desk (departments, skills, calendar, the built-in SLA policy,
+organisations, accounts, the organisations' own SLA policies), then every action of every scenario in time order through the services the pages
 use, each at its own time, while the demo's clock (portal.demo.clock) fires the SLA timers in
 between. A service that refuses an action stops the seed: the demo data would be wrong."""
 
@@ -39,6 +39,7 @@ from portal.services import (
     defaults,
     organisations,
     skill_matrix,
+    sla_policies,
     workflow,
 )
 from portal.services import delivery as delivery_service
@@ -126,6 +127,27 @@ class Builder:
         self.s.flush()
         # the skill matrix, filled in by the administrator as on its page
         skill_matrix.change(self.s, audit.SYSTEM, self.clock.now, levels)
+        self.sla_policies()
+
+    def sla_policies(self) -> None:
+        """The organisations' own SLA policies, made by the admin through the service the SLA
+        policy pages use, before any request is submitted."""
+        admin = audit.Actor(self.people["admin"].id)
+        at = self.clock.now
+        for p in people.SLA_POLICIES:
+            policy = sla_policies.create(self.s, admin, at, p.name, None)
+            targets = [
+                sla_policies.Targets(t.priority, *p.targets[t.priority], t.warn_percent,
+                                     t.escalate_after_minutes)
+                if t.priority in p.targets
+                else t
+                for t in sla_policies.current_targets(self.s, policy)
+            ]  # fmt: skip
+            sla_policies.update_targets(self.s, admin, at, policy, targets)
+            for code in p.organisations:
+                sla_policies.set_organisation_policy(
+                    self.s, admin, at, self.organisations[code], policy
+                )
 
     # --- the requests -------------------------------------------------------------------------
 

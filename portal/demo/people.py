@@ -1,6 +1,7 @@
 """The demo's desk and its customers, as plain data: departments, request categories, the skill
-matrix's skills, the working calendar, two customer organisations with their contacts, and one
-staff account per role (the builder creates them; portal.demo.scenarios says what they did)."""
+matrix's skills, the working calendar, two customer organisations with their contacts and SLA
+policies, and one staff account per role (the builder creates them; portal.demo.scenarios says
+what they did)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class Organisation(NamedTuple):
     code: str
     name: str
     colleagues_may_view: bool
+
+
+class SlaPolicy(NamedTuple):
+    name: str
+    # priority → (respond, unit, resolve, unit); the other priorities as the built-in policy
+    targets: dict[str, tuple[int, str, int, str]]
+    organisations: tuple[str, ...]  # the codes of the organisations put on it
 
 
 class Customer(NamedTuple):
@@ -101,6 +109,9 @@ ORGANISATIONS = [
 ]
 # the organisation whose presence says the demo is seeded
 MARKER_ORG = "ACME"
+
+# the retail group bought the gold service level: urgent requests answered within the hour
+SLA_POLICIES = [SlaPolicy("金牌", {"P1": (1, "hours", 2, "hours")}, ("STAR",))]
 
 CUSTOMERS = [
     Customer("li", "ACME", "李明", "13812345678", "li.ming@acme.example.com"),

@@ -30,6 +30,40 @@ DEFAULT_WARN_PERCENT = 75
 
 AROUND_THE_CLOCK = AroundTheClock()
 
+# what an admin may set on a policy (portal.services.sla_policies): a target is a whole number
+# from 1 to MAX_AMOUNT of its unit, the warning at 1–99 % of it, the interval between
+# escalation levels from 1 minute to a week
+MAX_AMOUNT = 1000
+WARN_PERCENT_RANGE = (1, 99)
+ESCALATE_MINUTES_RANGE = (1, 7 * 24 * 60)
+
+
+def target_problems(
+    respond_amount: int | None,
+    respond_unit: str | None,
+    resolve_amount: int | None,
+    resolve_unit: str | None,
+    warn_percent: int | None,
+    escalate_after_minutes: int | None,
+) -> dict[str, str]:
+    """What is wrong with one priority's targets: field name → problem code (``positive``:
+    not a whole number from 1 to MAX_AMOUNT; ``unit``: not a known unit; ``percent``: outside
+    WARN_PERCENT_RANGE; ``minutes``: outside ESCALATE_MINUTES_RANGE). Empty when they hold."""
+    problems: dict[str, str] = {}
+    for field, amount in (("respond_amount", respond_amount), ("resolve_amount", resolve_amount)):
+        if amount is None or not 1 <= amount <= MAX_AMOUNT:
+            problems[field] = "positive"
+    for field, unit in (("respond_unit", respond_unit), ("resolve_unit", resolve_unit)):
+        if unit not in UNITS:
+            problems[field] = "unit"
+    low, high = WARN_PERCENT_RANGE
+    if warn_percent is None or not low <= warn_percent <= high:
+        problems["warn_percent"] = "percent"
+    low, high = ESCALATE_MINUTES_RANGE
+    if escalate_after_minutes is None or not low <= escalate_after_minutes <= high:
+        problems["escalate_after_minutes"] = "minutes"
+    return problems
+
 
 @dataclass(frozen=True)
 class Target:

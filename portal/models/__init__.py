@@ -20,7 +20,7 @@ from .service_request import (
     ServiceRequest,
     SlaPause,
 )
-from .sla import Calendar, CalendarOverride, SlaEvent, SlaPolicy
+from .sla import Calendar, CalendarOverride, SlaEvent, SlaPolicy, SlaPolicyVersion, SlaTarget
 
 __all__ = [
     "Account",
@@ -59,6 +59,8 @@ __all__ = [
     "SlaEvent",
     "SlaPause",
     "SlaPolicy",
+    "SlaPolicyVersion",
+    "SlaTarget",
     "StaffSkill",
     "VaguePhrase",
     "utcnow",

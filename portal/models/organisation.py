@@ -20,6 +20,8 @@ class Organisation(Base):
     colleagues_may_view: Mapped[bool] = mapped_column(default=False)
     colleagues_may_reply: Mapped[bool] = mapped_column(default=False)
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id"))
+    # the SLA policy its requests are submitted under; NULL: the built-in one (标准)
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
     # working days after completion within which the customer may rate (the template's 3)
     feedback_window_days: Mapped[int] = mapped_column(default=3, server_default="3")
     active: Mapped[bool] = mapped_column(default=True)

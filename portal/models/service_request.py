@@ -36,6 +36,8 @@ class ServiceRequest(Base):
         # the sweep's warning reads: a range over the stored warning instants
         Index("ix_sr_response_warn", "response_warn_at"),
         Index("ix_sr_resolution_warn", "resolution_warn_at"),
+        # the open requests still on an older version of a policy (the policy page's count)
+        Index("ix_sr_sla_version_status", "sla_policy_version_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +80,9 @@ class ServiceRequest(Base):
     paused_since: Mapped[datetime | None]
     paused_seconds: Mapped[int] = mapped_column(default=0)
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # the version of its organisation's SLA policy in force at submission: the request is
+    # measured against its targets for good (NULL: not stamped, the organisation's current one)
+    sla_policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policy_versions.id"))
     rework_count: Mapped[int] = mapped_column(default=0)
     service_plan_id: Mapped[int | None] = mapped_column(ForeignKey("service_plans.id"))
 

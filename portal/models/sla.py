@@ -35,20 +35,52 @@ class CalendarOverride(Base):
 
 
 class SlaPolicy(Base):
-    """Targets per priority; organisation_id None is the desk's default."""
+    """A named SLA policy (标准, 金牌, …) that organisations point at. Its targets are kept as
+    numbered versions (``SlaPolicyVersion``): a change makes a new version, and a request keeps
+    the version it was submitted under. ``builtin``: the template's defaults, the policy of every
+    organisation without one of its own (shown as 标准 / Standard in the reader's language)."""
 
     __tablename__ = "sla_policies"
-    __table_args__ = (UniqueConstraint("organisation_id", "priority"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    builtin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaPolicyVersion(Base):
+    """One version of a policy's targets, numbered from 1; the highest number is current."""
+
+    __tablename__ = "sla_policy_versions"
+    __table_args__ = (UniqueConstraint("policy_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("sla_policies.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+
+class SlaTarget(Base):
+    """The targets of one priority in one version of a policy. Units: hours (the 24×7 clock),
+    working_hours and working_days (the business calendar)."""
+
+    __tablename__ = "sla_targets"
+    __table_args__ = (UniqueConstraint("version_id", "priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("sla_policy_versions.id", ondelete="CASCADE")
+    )
     priority: Mapped[str] = mapped_column(String(2))
     respond_amount: Mapped[int]
     respond_unit: Mapped[str] = mapped_column(String(16))  # hours / working_hours / working_days
     resolve_amount: Mapped[int]
     resolve_unit: Mapped[str] = mapped_column(String(16))
     warn_percent: Mapped[int] = mapped_column(default=75)
-    escalate_after_minutes: Mapped[int] = mapped_column(default=60)  # breach level 1 → level 2
+    # the interval between escalation levels: breach (level 1) → level 2
+    escalate_after_minutes: Mapped[int] = mapped_column(default=60)
 
 
 class SlaEvent(Base):

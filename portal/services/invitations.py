@@ -181,12 +181,11 @@ def invite(session: Session, account: Account, *, actor: Actor, now: datetime) -
     session.flush()
     # an invited account has no way in but the link: end any session it still had
     revoke_all_sessions(session, account.id, now)
-    action = "staff.invited" if account.kind == AccountKind.STAFF.value else "contact.invited"
     audit.record(
         session,
         actor,
         now,
-        action,
+        "staff.invited" if account.kind == AccountKind.STAFF.value else "contact.invited",
         "account",
         account.id,
         after={"name": account.name, "email": account.email},

@@ -1,8 +1,11 @@
 """The SLA clock of a request, moved by lifecycle transitions (docs/product.md §4).
 
-- Due times: response and resolution from the SlaPolicy for the priority (the organisation's own,
-  else the desk's default, created with the schema; the template's values if it was deleted),
-  on the organisation's calendar (else the default calendar). Computed at submission from the
+- Due times: response and resolution from the targets for the priority in the SLA policy
+  version the request was stamped with at submission (the current version of its
+  organisation's policy, else of the built-in one, created with the schema; the template's
+  values if it was deleted: ``portal.services.sla_policies``), on the organisation's calendar
+  (else the default calendar). A later change of the policy applies to requests submitted
+  afterwards. Computed at submission from the
   proposed urgency; recomputed from submission when the priority is confirmed or changed.
 - Pauses: the resolution clock stops while the desk waits for the customer — for an answer
   (awaiting_customer) and for the acceptance of a delivery (pending_acceptance). The answer and a
@@ -31,7 +34,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 
 from sqlalchemy import and_, event, inspect, or_, select
 from sqlalchemy.orm import Session, object_session
@@ -45,10 +47,10 @@ from portal.models import (
     Organisation,
     ServiceRequest,
     SlaPause,
-    SlaPolicy,
+    SlaTarget,
     utcnow,
 )
-from portal.services import audit, calendars, defaults, timers
+from portal.services import audit, calendars, sla_policies, timers
 
 log = logging.getLogger(__name__)
 
@@ -91,47 +93,28 @@ def after_transition(
 # --- due times -------------------------------------------------------------------------------
 
 
-def _default_policy(priority: str) -> SlaPolicy:
-    """The template's policy of ``priority`` in memory (never added to the session)."""
-    return SlaPolicy(**defaults.policy_values(priority))
+def version_of(session: Session, sr: ServiceRequest) -> int | None:
+    """The policy version ``sr`` is measured against: the one it was stamped with at
+    submission; for a request never stamped (written around the services), the current version
+    of its organisation's policy."""
+    if sr.sla_policy_version_id is not None:
+        return sr.sla_policy_version_id
+    return sla_policies.current_version_id(session, sr.organisation_id)
 
 
-def policy_for(session: Session, sr: ServiceRequest) -> SlaPolicy:
-    """The policy for the request's priority (the proposed urgency until it is confirmed): the
-    organisation's own, else the desk's default."""
-    return policy_for_priority(session, sr.organisation_id, sr.priority or sr.proposed_urgency)
+def policy_for(session: Session, sr: ServiceRequest) -> SlaTarget:
+    """The targets for the request's priority (the proposed urgency until it is confirmed) in
+    the policy version it was submitted under: a reclassification uses the same version."""
+    return sla_policies.target(session, version_of(session, sr), sr.priority or sr.proposed_urgency)
 
 
-def policy_for_priority(session: Session, organisation_id: int | None, priority: str) -> SlaPolicy:
-    """The organisation's policy for ``priority``, else the desk's default. The defaults are
-    created with the schema (``portal.services.defaults``); if they were deleted, the
-    template's values are used without writing them."""
-    rows = session.scalars(
-        select(SlaPolicy)
-        .where(
-            SlaPolicy.priority == priority,
-            or_(
-                SlaPolicy.organisation_id == organisation_id,
-                SlaPolicy.organisation_id.is_(None),
-            ),
-        )
-        .order_by(SlaPolicy.id)
-    ).all()
-    own = [p for p in rows if p.organisation_id is not None]
-    if own:
-        return own[0]
-    if rows:
-        return rows[0]
-    _warn_missing_policy(priority)
-    return _default_policy(priority)
-
-
-@lru_cache(maxsize=8)
-def _warn_missing_policy(priority: str) -> None:
-    log.warning(
-        "no default SLA policy for %s in the database: using the template's; "
-        "`portal db upgrade` creates it",
-        priority,
+def policy_for_priority(session: Session, organisation_id: int | None, priority: str) -> SlaTarget:
+    """The targets of ``priority`` in the current version of the organisation's policy (the
+    built-in one when it names none). The built-in policy is created with the schema
+    (``portal.services.defaults``); if it was deleted, the template's values are used without
+    writing them."""
+    return sla_policies.target(
+        session, sla_policies.current_version_id(session, organisation_id), priority
     )
 
 
@@ -143,7 +126,7 @@ def calendar_for(session: Session, sr: ServiceRequest) -> BusinessCalendar:
 class Clocks:
     """What a request's SLA runs on: its policy and the clocks of its two targets."""
 
-    policy: SlaPolicy
+    policy: SlaTarget
     calendar: BusinessCalendar
     respond: rules.Target
     resolve: rules.Target
@@ -168,7 +151,11 @@ def clocks_for(session: Session, sr: ServiceRequest) -> Clocks:
 
 
 def on_submitted(session: Session, sr: ServiceRequest, now: datetime) -> None:
-    """Both clocks start at submission (from the proposed urgency until classification)."""
+    """The request is stamped with the current version of its organisation's policy (it is
+    measured against those targets for good); both clocks start at submission (from the
+    proposed urgency until classification)."""
+    if sr.sla_policy_version_id is None:
+        sr.sla_policy_version_id = sla_policies.current_version_id(session, sr.organisation_id)
     c = clocks_for(session, sr)
     sr.response_due_at = rules.due(c.respond, c.calendar, sr.submitted_at)
     sr.resolution_due_at = rules.due(c.resolve, c.calendar, sr.submitted_at)
@@ -321,7 +308,7 @@ class WarnTimes:
     resolution: datetime | None
 
 
-def warn_at(sr: ServiceRequest, policy: SlaPolicy, calendar: BusinessCalendar | None = None):
+def warn_at(sr: ServiceRequest, policy: SlaTarget, calendar: BusinessCalendar | None = None):
     """When the warnings are due: ``policy.warn_percent`` of each target consumed (on the
     target's clock, paused time not counted). None for a clock that is met, paused or stopped."""
     if sr.status not in _OPEN:
@@ -379,6 +366,7 @@ _WARN_INPUTS = (
     "priority",
     "proposed_urgency",
     "organisation_id",
+    "sla_policy_version_id",
     "submitted_at",
     "response_due_at",
     "resolution_due_at",
@@ -493,9 +481,6 @@ def follow_calendar(
             ),
         )
     )
-    policies: dict[tuple[int | None, str], SlaPolicy] = {}
-    for p in session.scalars(select(SlaPolicy).order_by(SlaPolicy.id)):
-        policies.setdefault((p.organisation_id, p.priority), p)
     moved = 0
     after_id = 0
     while True:
@@ -514,13 +499,13 @@ def follow_calendar(
             .order_by(SlaPause.started_at)
         ):
             closed.setdefault(pause.request_id, []).append((pause.started_at, pause.ended_at))
+        # the targets of the versions the batch is measured against, in one query
+        targets = sla_policies.targets_for_versions(
+            session, {sr.sla_policy_version_id for sr in batch if sr.sla_policy_version_id}
+        )
         for sr in batch:
             priority = sr.priority or sr.proposed_urgency
-            policy = (
-                policies.get((sr.organisation_id, priority))
-                or policies.get((None, priority))
-                or policy_for_priority(session, sr.organisation_id, priority)
-            )
+            policy = targets.get((sr.sla_policy_version_id, priority)) or policy_for(session, sr)
             clocks = Clocks(
                 policy,
                 calendar,

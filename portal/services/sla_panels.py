@@ -1,7 +1,8 @@
 """What the SLA panels of the request pages and the new-request page show, in a fixed number of
 queries whatever the request's history:
 
-- ``sla_panel`` (staff request page): the policy, the clock it runs on, and the explainable
+- ``sla_panel`` (staff request page): the policy and version the request is measured against
+  and its targets, the clock it runs on, and the explainable
   timeline of the intervals that counted, were paused or were non-working, with the totals;
 - ``due_times`` (customer request page): response and resolution due, and whether the clock
   is paused waiting for the customer;
@@ -17,8 +18,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from portal.domain import sla as rules
-from portal.models import ServiceRequest, SlaPolicy
-from portal.services import calendars
+from portal.models import ServiceRequest, SlaTarget
+from portal.services import calendars, sla_policies
 from portal.services import sla as sla_service
 
 # the panel shows the latest intervals; the totals cover the whole life of the request
@@ -32,7 +33,8 @@ HOLIDAY_NOTICE_DAYS = 3
 
 @dataclass(frozen=True)
 class SlaPanel:
-    policy: SlaPolicy
+    policy: SlaTarget  # the targets of the request's priority in that version
+    measured: sla_policies.VersionInfo  # the policy and version the request is measured against
     calendar_name: str
     around_the_clock: bool
     explanation: rules.Explanation
@@ -66,6 +68,7 @@ def sla_panel(session: Session, sr: ServiceRequest, now: datetime) -> SlaPanel:
         fallback_years = [y for y in years if not calendar.has_official_schedule(y)]
     return SlaPanel(
         policy=clocks.policy,
+        measured=sla_policies.version_info(session, sla_service.version_of(session, sr)),
         calendar_name=clocks.calendar.name,
         around_the_clock=clock.around_the_clock,
         explanation=explanation,

@@ -14,7 +14,7 @@ changed improvement measure on its own, so no caller can forget.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,9 +30,9 @@ from portal.models import (
     Organisation,
     ServiceRequest,
     SlaEvent,
-    SlaPolicy,
+    SlaTarget,
 )
-from portal.services import defaults
+from portal.services import defaults, sla_policies
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +92,52 @@ class Policy:
 # --- the policy ----------------------------------------------------------------------------------
 
 
-def load_policies(session: Session) -> dict[tuple[int | None, str], Policy]:
-    """Every policy row (a small table: organisations × priorities)."""
-    return {
-        (p.organisation_id, p.priority): Policy(p.warn_percent, p.escalate_after_minutes)
-        for p in session.scalars(select(SlaPolicy))
-    }
+@dataclass
+class Policies:
+    """The warning and escalation settings of every policy version (a small table: policies ×
+    versions × priorities), read once for a batch of requests."""
+
+    by_version: dict[tuple[int, str], Policy]  # (version id, priority)
+    builtin_version: int | None  # the built-in policy's current version
+    # for requests never stamped with a version: organisation → its policy's current version
+    _current: dict[int, int | None] = field(default_factory=dict)
+
+    def values(self):
+        return self.by_version.values()
+
+    def version_of(self, sr: ServiceRequest) -> int | None:
+        if sr.sla_policy_version_id is not None:
+            return sr.sla_policy_version_id
+        if sr.organisation_id not in self._current:
+            session = object_session(sr)
+            self._current[sr.organisation_id] = (
+                sla_policies.current_version_id(session, sr.organisation_id)
+                if session is not None
+                else self.builtin_version
+            )
+        return self._current[sr.organisation_id]
 
 
-def policy_of(policies: dict, sr: ServiceRequest) -> Policy:
+def load_policies(session: Session) -> Policies:
+    """Every policy version's settings per priority, and the built-in policy's current
+    version (two queries)."""
+    return Policies(
+        by_version={
+            (t.version_id, t.priority): Policy(t.warn_percent, t.escalate_after_minutes)
+            for t in session.scalars(select(SlaTarget))
+        },
+        builtin_version=sla_policies.current_version_id(session, None),
+    )
+
+
+def policy_of(policies: Policies, sr: ServiceRequest) -> Policy:
+    """The settings ``sr`` is measured against: its version's for its priority, else the
+    built-in policy's, else the template's."""
     priority = sr.priority or sr.proposed_urgency
     return (
-        policies.get((sr.organisation_id, priority)) or policies.get((None, priority)) or Policy()
+        policies.by_version.get((policies.version_of(sr), priority))
+        or policies.by_version.get((policies.builtin_version, priority))
+        or Policy()
     )
 
 

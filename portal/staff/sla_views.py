@@ -15,16 +15,12 @@ from flask_babel import lazy_gettext as _l
 from portal.domain import calendar as cal
 from portal.domain import sla as rules
 from portal.presentation.formatting import holiday_label
+from portal.presentation.sla import UNIT_LABELS, target_summary
 from portal.services import sla as sla_service
 from portal.services import sla_panels
 from portal.staff import bp
 from portal.web import panels
 
-UNIT_LABELS = {
-    rules.HOURS: _l("hours (24×7)"),
-    rules.WORKING_HOURS: _l("working hours"),
-    rules.WORKING_DAYS: _l("working days"),
-}
 REASON_LABELS = {
     "hours": _l("outside working hours"),
     "weekend": _l("weekend"),
@@ -79,6 +75,16 @@ def policy_text(p) -> str:
         sa=p.resolve_amount,
         su=UNIT_LABELS.get(p.resolve_unit, p.resolve_unit),
     )
+
+
+@bp.app_template_filter("sla_target_summary")
+def _sla_target_summary(t) -> str:
+    return target_summary(t)
+
+
+@bp.app_template_filter("sla_unit")
+def _sla_unit(unit: str) -> str:
+    return str(UNIT_LABELS.get(unit, unit))
 
 
 @bp.app_template_filter("sla_move_reason")

@@ -72,8 +72,7 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def live_desk(request, tmp_path_factory):
+def _desk_urls(request) -> tuple[str, str]:
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
     if not database_url.startswith("postgresql") or not redis_url:
@@ -82,6 +81,20 @@ def live_desk(request, tmp_path_factory):
     request.getfixturevalue("chromium_path")  # no desk without a browser to drive it
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    return database_url, redis_url
+
+
+def _keep_logs(desk, folder: str) -> None:
+    keep = ARTIFACTS / folder
+    keep.mkdir(parents=True, exist_ok=True)
+    for log in desk.tmp.glob("*.log"):
+        shutil.copy(log, keep / log.name)
+
+
+@pytest.fixture(scope="session")
+def live_desk(request, tmp_path_factory):
+    """The desk seeded with the demo data."""
+    database_url, redis_url = _desk_urls(request)
     from tests.browser.live import LiveDesk
 
     desk = LiveDesk(database_url, redis_url, tmp_path_factory.mktemp("browser-desk"))
@@ -92,14 +105,53 @@ def live_desk(request, tmp_path_factory):
         raise
     yield desk
     desk.close()
-    keep = ARTIFACTS / "logs"
-    keep.mkdir(parents=True, exist_ok=True)
-    for log in desk.tmp.glob("*.log"):
-        shutil.copy(log, keep / log.name)
+    _keep_logs(desk, "logs")
 
 
 @pytest.fixture(scope="session")
-def chromium(live_desk, chromium_path):
+def mail_server():
+    """A real SMTP server (aiosmtpd) the desk's worker sends its mail to."""
+    from tests.mail_server import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def empty_desk(request, tmp_path_factory, mail_server):
+    """A fresh install: an empty database after `portal db upgrade`, mail to ``mail_server``,
+    links built from the desk's own address (PORTAL_BASE_URL)."""
+    database_url, redis_url = _desk_urls(request)
+    from tests.browser.live import LiveDesk
+
+    desk = LiveDesk(
+        database_url,
+        redis_url,
+        tmp_path_factory.mktemp("browser-empty-desk"),
+        seed="empty",
+        name="browser_adoption",
+        redis_offset=2,
+        env={
+            "MAIL_SERVER": mail_server.host,
+            "MAIL_PORT": str(mail_server.port),
+            "MAIL_FROM": "servicedesk@adopt.example.com",
+            "MAIL_RETRY_BASE_SECONDS": "1",
+        },
+    )
+    desk.env["PORTAL_BASE_URL"] = desk.base_url
+    try:
+        desk.start()
+    except Exception:
+        desk.close()
+        raise
+    yield desk
+    desk.close()
+    _keep_logs(desk, "logs-empty-desk")
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -213,21 +265,20 @@ class Visit:
         return problems
 
 
-@pytest.fixture
-def visit(chromium, live_desk, request):
-    """``visit(name, locale="en-US")`` opens a new browser context; all are checked and closed
-    at the end of the test."""
+def _visits(chromium, desk, request):
+    """``open_visit(name, locale="en-US")`` opens a new browser context on ``desk``; all are
+    checked and closed at the end of the test."""
     visits: list[Visit] = []
 
     def open_visit(name: str, *, locale: str = "en-US", **options) -> Visit:
         context = chromium.new_context(
-            base_url=live_desk.base_url,
+            base_url=desk.base_url,
             locale=locale,
             timezone_id="Asia/Shanghai",
             viewport={"width": 1280, "height": 860},
             **options,
         )
-        v = Visit(context, live_desk.base_url, name)
+        v = Visit(context, desk.base_url, name)
         visits.append(v)
         return v
 
@@ -240,6 +291,18 @@ def visit(chromium, live_desk, request):
             v.context.close()
     if problems and not getattr(request.node, "_journey_failed", False):
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def visit(chromium, live_desk, request):
+    """A person at a screen of the demo desk (see ``_visits``)."""
+    yield from _visits(chromium, live_desk, request)
+
+
+@pytest.fixture
+def visit_empty(chromium, empty_desk, request):
+    """A person at a screen of the fresh install (see ``_visits``)."""
+    yield from _visits(chromium, empty_desk, request)
 
 
 @pytest.hookimpl(hookwrapper=True)

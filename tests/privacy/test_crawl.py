@@ -43,6 +43,13 @@ def _tokens(scene) -> list[str]:
     ]
 
 
+def _policies(scene_args) -> list[int]:
+    """The SLA policies there are (the built-in one, unless a test deleted it)."""
+    from portal.models import SlaPolicy
+
+    return list(scene_args.session.scalars(select(SlaPolicy.id).order_by(SlaPolicy.id).limit(3)))
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -71,6 +78,7 @@ class Values:
             # the mailed password links: a live one for each side's person (the page shows the
             # form), and one that does not verify
             "token": lambda: [*_tokens(s), "not-a-valid-token"],
+            "policy_id": lambda: _policies(self),
         }
         if name not in builders:
             pytest.fail(

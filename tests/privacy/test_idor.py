@@ -18,7 +18,7 @@ import pytest
 from werkzeug.routing import AnyConverter
 
 from portal import create_app
-from portal.models import Calendar, CalendarOverride, Category, Department, Skill
+from portal.models import Calendar, CalendarOverride, Category, Department, Skill, utcnow
 from tests.conftest import CHEAP_HASH
 
 ALL_ROLES = frozenset({"agent", "supervisor", "dispatcher", "engineer", "admin"})
@@ -50,6 +50,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.category_active": frozenset({"admin"}),
     "staff.admin.skill_update": frozenset({"admin"}),
     "staff.admin.skill_active": frozenset({"admin"}),
+    # supervisors read the SLA policies; admins change them
+    "staff.admin.sla_policy": frozenset({"admin", "supervisor"}),
+    "staff.admin.sla_policy_save": frozenset({"admin"}),
+    "staff.admin.sla_policy_rename": frozenset({"admin"}),
+    "staff.admin.sla_policy_deactivate": frozenset({"admin"}),
+    "staff.admin.sla_policy_reactivate": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -131,6 +137,13 @@ def _listed(session, model, **fields):
     return row
 
 
+def _policy(session):
+    from portal.services import sla_policies
+    from portal.services.audit import SYSTEM
+
+    return sla_policies.create(session, SYSTEM, utcnow(), f"idor {next(_calendars)}", None)
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -145,6 +158,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "department_id": lambda: _listed(session, Department).id,
         "category_id": lambda: _listed(session, Category, request_type="fault").id,
         "skill_id": lambda: _listed(session, Skill).id,
+        "policy_id": lambda: _policy(session).id,
     }
     values = {}
     for name in sorted(rule.arguments):

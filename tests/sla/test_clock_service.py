@@ -16,7 +16,7 @@ from portal.models import (
     SlaPause,
     SlaPolicy,
 )
-from portal.services import calendars, sla, timers
+from portal.services import calendars, sla, sla_policies, timers
 from portal.services import lifecycle as lifecycle_service
 from portal.services.audit import SYSTEM
 
@@ -56,10 +56,11 @@ def test_submission_sets_both_due_times_from_the_proposed_urgency(
     assert sr.response_due_at == at(2026, 10, 8, 17)
     assert sr.resolution_due_at == at(2026, 10, 10, 17)  # make-up Saturday
     assert sr.id in rescheduled
-    # the defaults of docs/product.md §4 exist (created with the schema), and a calendar
-    defaults = db_session.scalars(
-        select(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)).order_by(SlaPolicy.priority)
-    ).all()
+    # the defaults of docs/product.md §4 exist (created with the schema) as the built-in
+    # policy, the request is stamped with its current version, and there is a calendar
+    builtin = sla_policies.builtin_policy(db_session)
+    assert sr.sla_policy_version_id == sla_policies.current_version(db_session, builtin.id).id
+    defaults = sla_policies.current_targets(db_session, builtin)
     assert [
         (p.priority, p.respond_amount, p.respond_unit, p.resolve_amount, p.resolve_unit)
         for p in defaults
@@ -138,25 +139,21 @@ def test_an_organisation_has_its_own_policy_and_calendar(factory, db_session):
     db_session.add(berlin)
     db_session.flush()
     org = factory.organisation(calendar_id=berlin.id)
-    db_session.add(
-        SlaPolicy(
-            organisation_id=org.id,
-            priority="P3",
-            respond_amount=4,
-            respond_unit="working_hours",
-            resolve_amount=2,
-            resolve_unit="working_days",
-        )
-    )
-    db_session.flush()
+    policy = sla_policies.create(db_session, SYSTEM, at(2026, 12, 1), "Berlin", None)
+    targets = sla_policies.current_targets(db_session, policy)
+    targets[2] = sla_policies.Targets("P3", 4, "working_hours", 2, "working_days", 75, 60)
+    sla_policies.update_targets(db_session, SYSTEM, at(2026, 12, 1), policy, targets)
+    sla_policies.set_organisation_policy(db_session, SYSTEM, at(2026, 12, 1), org, policy)
     contact = factory.customer(org)
     be = ZoneInfo("Europe/Berlin")
     # Thu 24 Dec 2026 15:00 Berlin: 1 h that day, 25 Dec and the weekend off, Mon 28 Dec
     sr = factory.request(contact, urgency="P3", now=datetime(2026, 12, 24, 15, tzinfo=be))
     assert sr.response_due_at == datetime(2026, 12, 28, 11, tzinfo=be)
     assert sr.resolution_due_at == datetime(2026, 12, 29, 15, tzinfo=be)
-    # other priorities fall back to the desk's default policy
-    assert sla.policy_for_priority(db_session, org.id, "P1").organisation_id is None
+    # its other priorities are the built-in policy's, copied when the policy was made
+    p1 = sla.policy_for_priority(db_session, org.id, "P1")
+    assert (p1.respond_amount, p1.respond_unit, p1.resolve_amount) == (2, "hours", 4)
+    assert p1.version_id == sr.sla_policy_version_id
 
 
 def test_an_override_moves_due_times(factory, contact, db_session):

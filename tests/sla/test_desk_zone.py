@@ -33,7 +33,8 @@ def _no_calendar_yet(session) -> None:
     session.execute(update(Organisation).values(calendar_id=None))
     session.execute(delete(CalendarOverride))
     session.execute(delete(Calendar))
-    session.execute(delete(SlaPolicy).where(SlaPolicy.organisation_id.is_(None)))
+    session.execute(update(Organisation).values(sla_policy_id=None))
+    session.execute(delete(SlaPolicy))
     session.flush()
     assert session.scalar(select(func.count()).select_from(Calendar)) == 0
 
@@ -71,3 +72,16 @@ def test_the_new_calendar_form_starts_in_the_desk_zone(berlin_desk, make_client,
     client.login(factory.staff("admin"))
     page = client.get("/staff/admin/calendars").get_data(as_text=True)
     assert 'name="new-timezone" required type="text" value="Europe/Berlin"' in page
+
+
+def test_a_calendars_own_zone_drives_its_arithmetic_not_the_desks(app, monkeypatch, factory):
+    """The desk's zone (PORTAL_TIMEZONE) names the zone of new calendars and of the times shown;
+    an existing calendar counts in its own zone. The default calendar is in Asia/Shanghai here:
+    with the desk set to New York, 8 working hours from Friday 16:00 Shanghai still end on
+    Monday 16:00 Shanghai (Friday 16–18, Monday 09–12 and 13–16), not on a New York day."""
+    monkeypatch.setitem(app.config, "PORTAL_TIMEZONE", "America/New_York")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert calendars.default_calendar(factory.session).timezone == "Asia/Shanghai"
+    contact = factory.customer(factory.organisation())
+    sr = factory.request(contact, urgency="P3", now=datetime(2026, 11, 20, 16, tzinfo=shanghai))
+    assert sr.response_due_at == datetime(2026, 11, 23, 16, tzinfo=shanghai)

@@ -25,10 +25,10 @@ from portal.models import (
     Organisation,
     ServiceRequest,
     SlaEvent,
-    SlaPolicy,
     utcnow,
 )
-from portal.services import escalation, timers
+from portal.services import escalation, sla_policies, timers
+from portal.services.audit import SYSTEM
 
 TZ = "Asia/Shanghai"
 
@@ -204,18 +204,11 @@ def test_breach_escalates_to_supervisors_once_with_mail_and_audit(db_session, fa
 
 
 def test_level_two_goes_to_admins_after_the_further_interval(db_session, factory, people):
-    db_session.add(
-        SlaPolicy(
-            organisation_id=None,
-            priority="P2",
-            respond_amount=4,
-            respond_unit="hours",
-            resolve_amount=24,
-            resolve_unit="hours",
-            warn_percent=75,
-            escalate_after_minutes=30,
-        )
-    )
+    # the built-in policy's P2 escalates one level up 30 minutes after the breach
+    builtin = sla_policies.builtin_policy(db_session)
+    targets = sla_policies.current_targets(db_session, builtin)
+    targets[1] = sla_policies.Targets("P2", 4, "hours", 24, "hours", 75, 30)
+    sla_policies.update_targets(db_session, SYSTEM, utcnow(), builtin, targets)
     sr = _request(factory, people["customer"], due=utcnow() - timedelta(minutes=31))
     db_session.commit()
     assert _fire_now(db_session, sr, "resolution_breach")[0] == "fired"

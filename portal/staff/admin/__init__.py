@@ -41,4 +41,6 @@ from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     organisations,
     privacy,
     skill_matrix,
+    sla_policies,
+    vague_phrases,
 )

@@ -56,6 +56,18 @@ SECTIONS: tuple[Section, ...] = (
         _l("Working hours, holidays and make-up working days (调休) the SLA clocks count on."),
     ),
     Section(
+        "staff.admin.sla_policies",
+        _l("SLA policies"),
+        _l("Named response and resolution targets per priority; each organisation uses one."),
+        supervisors=True,
+    ),
+    Section(
+        "staff.admin.vague_phrases",
+        _l("Vague phrases (模糊表述)"),
+        _l("Phrases that alone are too vague for a step, a result or a deliverable."),
+        supervisors=True,
+    ),
+    Section(
         "staff.admin.audit",
         _l("Audit log"),
         _l("Every change, who made it and when, on a tamper-evident chain."),
