@@ -222,10 +222,25 @@ def _recorded_actions() -> set[str]:
             for t in node.targets
             if isinstance(t, ast.Name)
         }
+        # module-level tables of actions: NAME = {key: "object.verb", …}
+        tables = {
+            t.id: [v.value for v in node.value.values]
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict)
+            and all(
+                isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.value.values
+            )
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
 
-        def values(arg, path=path, constants=constants) -> list[str]:
+        def values(arg, path=path, constants=constants, tables=tables) -> list[str]:
             if isinstance(arg, ast.Constant):
                 return [arg.value]
+            if isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Name):
+                assert arg.value.id in tables, f"{path}: actions {arg.value.id} not a table"
+                return tables[arg.value.id]
             if isinstance(arg, ast.Name):
                 assert arg.id in constants, f"{path}: action {arg.id} not a module constant"
                 return [constants[arg.id]]

@@ -41,6 +41,17 @@ class Names:
     name_en: str
 
 
+# the audit action of deactivating (False) or reactivating (True) a row of each list
+ACTIVE_ACTIONS = {
+    ("department", False): "department.deactivated",
+    ("department", True): "department.reactivated",
+    ("category", False): "category.deactivated",
+    ("category", True): "category.reactivated",
+    ("skill", False): "skill.deactivated",
+    ("skill", True): "skill.reactivated",
+}
+
+
 def _check_names(names: Names, kind: str, with_code: bool = True) -> Names:
     code = (names.code or "").strip().lower()
     zh = " ".join((names.name_zh or "").split())
@@ -79,12 +90,11 @@ def _set_active(session, actor, now, row, active: bool, kind: str) -> bool:
         return False
     row.active = active
     session.flush()
-    verb = "reactivated" if active else "deactivated"
     audit.record(
         session,
         actor,
         now,
-        f"{kind}.{verb}",
+        ACTIVE_ACTIONS[kind, active],
         kind,
         row.code,
         before={"active": not active},
@@ -250,12 +260,11 @@ def set_category_active(session, actor, now, row: Category, active: bool) -> boo
         return False
     row.active = active
     session.flush()
-    verb = "reactivated" if active else "deactivated"
     audit.record(
         session,
         actor,
         now,
-        f"category.{verb}",
+        ACTIVE_ACTIONS["category", active],
         "category",
         f"{row.request_type}/{row.code}",
         before={"active": not active},
