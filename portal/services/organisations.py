@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from portal.domain.characters import has_control_characters
 from portal.domain.vocabulary import OPEN_STATUSES, AccountKind
-from portal.models import Account, Calendar, Organisation, ServiceRequest
-from portal.services import accounts, audit
+from portal.models import Account, Calendar, Organisation, ServiceRequest, SlaPolicy
+from portal.services import accounts, audit, defaults
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
 NAME_MAX = 200
@@ -51,6 +51,9 @@ class OrganisationSettings:
     colleagues_may_reply: bool = False
     calendar_id: int | None = None  # None: the desk's default calendar
     feedback_window_days: int = DEFAULT_FEEDBACK_DAYS
+    # the SLA policy its requests are measured against (None: the built-in one); a change
+    # applies to requests submitted afterwards (portal.services.sla_policies)
+    sla_policy_id: int | None = None
 
 
 def _yes_no(value: bool) -> str:
@@ -60,6 +63,7 @@ def _yes_no(value: bool) -> str:
 def _display(session: Session, org: Organisation) -> dict[str, object]:
     """The audited fields of ``org`` as a reader understands them."""
     calendar = session.get(Calendar, org.calendar_id) if org.calendar_id else None
+    policy = session.get(SlaPolicy, org.sla_policy_id) if org.sla_policy_id else None
     return {
         "code": org.code,
         "name": org.name,
@@ -67,6 +71,7 @@ def _display(session: Session, org: Organisation) -> dict[str, object]:
         "colleagues_may_reply": _yes_no(org.colleagues_may_reply),
         "calendar": calendar.name if calendar is not None else "default",
         "feedback_window_days": org.feedback_window_days,
+        "sla_policy": policy.name if policy is not None else defaults.BUILTIN_POLICY_NAME,
     }
 
 
@@ -86,12 +91,24 @@ def _clean(session: Session, settings: OrganisationSettings, own_id: int | None)
         raise OrganisationError("feedback_window_days", _l("Between 1 and 30 working days."))
     if settings.calendar_id is not None and session.get(Calendar, settings.calendar_id) is None:
         raise OrganisationError("calendar", _l("Choose one of the calendars."))
+    if settings.sla_policy_id is not None:
+        policy = session.get(SlaPolicy, settings.sla_policy_id)
+        if policy is None or not policy.active:
+            raise OrganisationError("sla_policy", _l("Choose one of the active SLA policies."))
     others = Organisation.id != (own_id or 0)
     if session.scalar(select(Organisation.id).where(func.upper(Organisation.code) == code, others)):
         raise OrganisationError("code", _l("Another organisation has this code."))
     if session.scalar(select(Organisation.id).where(Organisation.name == name, others)):
         raise OrganisationError("name", _l("Another organisation has this name."))
     return code, name
+
+
+def _policy_id(session: Session, policy_id: int | None) -> int | None:
+    """The built-in policy is stored as NULL (an organisation without a policy of its own)."""
+    if policy_id is None:
+        return None
+    policy = session.get(SlaPolicy, policy_id)
+    return None if policy is None or policy.builtin else policy.id
 
 
 def _flush_unique(session: Session, org: Organisation) -> None:
@@ -130,6 +147,7 @@ def create(
         colleagues_may_reply=bool(settings.colleagues_may_reply),
         calendar_id=settings.calendar_id,
         feedback_window_days=settings.feedback_window_days,
+        sla_policy_id=_policy_id(session, settings.sla_policy_id),
         active=True,
         created_at=created_at or now,
     )
@@ -162,6 +180,7 @@ def update(
     org.colleagues_may_reply = bool(settings.colleagues_may_reply)
     org.calendar_id = settings.calendar_id
     org.feedback_window_days = settings.feedback_window_days
+    org.sla_policy_id = _policy_id(session, settings.sla_policy_id)
     after = _display(session, org)
     changed = [k for k in after if after[k] != before[k]]
     if not changed:

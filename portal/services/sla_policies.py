@@ -87,6 +87,21 @@ def builtin_policy(session: Session) -> SlaPolicy | None:
     )
 
 
+def builtin_id(session: Session) -> int | None:
+    """The built-in policy's id (what an organisation without a policy of its own is on)."""
+    return session.scalar(select(SlaPolicy.id).where(SlaPolicy.builtin.is_(True)).limit(1))
+
+
+def organisation_policy_name(session: Session, organisation: Organisation):
+    """The name, as shown, of the policy ``organisation`` is on."""
+    policy = (
+        session.get(SlaPolicy, organisation.sla_policy_id)
+        if organisation.sla_policy_id is not None
+        else None
+    ) or builtin_policy(session)
+    return words.policy_name(policy.name, policy.builtin) if policy else words.BUILTIN_NAME
+
+
 def current_version(session: Session, policy_id: int) -> SlaPolicyVersion | None:
     return session.scalar(
         select(SlaPolicyVersion)

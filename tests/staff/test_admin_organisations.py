@@ -89,6 +89,7 @@ def test_an_admin_creates_an_organisation_and_it_is_audited(admin_client, db_ses
         "colleagues_may_reply": "false",
         "calendar": "default",
         "feedback_window_days": 3,
+        "sla_policy": "标准",
     }
     page = admin_client.get(f"{URL}?q=east").get_data(as_text=True)
     assert 'data-org="EAST-01"' in page
@@ -417,3 +418,57 @@ def test_the_pages_speak_english_to_an_english_admin(admin_client, factory):
     assert "New organisation" in admin_client.get(URL).get_data(as_text=True)
     page = admin_client.get(f"{URL}/{org.id}").get_data(as_text=True)
     assert "Deactivate organisation" in page and "Feedback window (working days)" in page
+
+
+def test_an_organisation_is_put_on_a_policy_from_its_form_and_the_audit_says_so(
+    admin_client, db_session
+):
+    """The organisation form's SLA policy select: one audited change, named by the policies."""
+    from sqlalchemy import select
+
+    from portal.models import AuditEvent, Organisation, utcnow
+    from portal.services import sla_policies
+    from portal.services.audit import SYSTEM
+
+    gold = sla_policies.create(db_session, SYSTEM, utcnow(), "金牌", None)
+    client = admin_client
+    form = {
+        "code": "HDZZ",
+        "name": "华东制造",
+        "feedback_window_days": "3",
+        "calendar": "",
+        "sla_policy": str(gold.id),
+    }
+    resp = client.post("/staff/admin/organisations", data=form)
+    assert resp.status_code == 302
+    org = db_session.scalar(select(Organisation).where(Organisation.code == "HDZZ"))
+    assert org.sla_policy_id == gold.id
+    page = client.get(f"/staff/admin/organisations/{org.id}").get_data(as_text=True)
+    assert f'<option selected value="{gold.id}">金牌</option>' in page
+    builtin = sla_policies.builtin_id(db_session)
+    resp = client.post(
+        f"/staff/admin/organisations/{org.id}", data={**form, "sla_policy": str(builtin)}
+    )
+    assert resp.status_code == 302
+    db_session.refresh(org)
+    assert org.sla_policy_id is None  # the built-in policy
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "organisation.updated")
+    ).all()[-1]
+    assert event.before == {"sla_policy": "金牌"} and event.after == {"sla_policy": "标准"}
+
+
+def test_an_inactive_or_unknown_policy_is_refused_at_the_field(admin_client, db_session):
+    client = admin_client
+    resp = client.post(
+        "/staff/admin/organisations",
+        data={
+            "code": "NOPE",
+            "name": "无策略",
+            "feedback_window_days": "3",
+            "sla_policy": "999999",
+        },
+    )
+    assert resp.status_code == 422
+    assert "Choose one of the active SLA policies." in resp.get_data(as_text=True)
+    assert db_session.scalar(select(Organisation).where(Organisation.code == "NOPE")) is None

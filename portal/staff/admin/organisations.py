@@ -17,6 +17,7 @@ from portal.db import db
 from portal.models import Organisation, utcnow
 from portal.services import calendars as calendar_service
 from portal.services import organisations as org_service
+from portal.services import sla_policies
 from portal.staff.admin import bp, may_change, require_admin
 from portal.web.auth import actor
 from portal.web.forms import TOO_LONG, PortalForm
@@ -72,7 +73,13 @@ class OrganisationForm(PortalForm):
         default=org_service.DEFAULT_FEEDBACK_DAYS,
         description=_l("How long the customer may rate a completed request (the template: 3)."),
     )
-    # the SLA policy select of the organisation joins these fields (issue 12, at merge)
+    sla_policy = SelectField(
+        _l("SLA policy"),
+        coerce=_optional_id,
+        # absent or empty: the built-in policy; the service refuses an unknown or inactive one
+        validate_choice=False,
+        description=_l("A change applies to requests submitted afterwards."),
+    )
 
     def fields_in_order(self) -> list:
         """The settings as the page shows them; a field added at merge goes in this list."""
@@ -82,6 +89,7 @@ class OrganisationForm(PortalForm):
             self.colleagues_may_view,
             self.colleagues_may_reply,
             self.calendar,
+            self.sla_policy,
             self.feedback_window_days,
         ]
 
@@ -91,6 +99,9 @@ class OrganisationForm(PortalForm):
         self.calendar.choices = [
             SelectChoice("", _("The desk's default (%(name)s)", name=default))
         ] + [SelectChoice(str(r.id), r.name) for r in rows]
+        self.sla_policy.choices = [
+            SelectChoice(str(pid), str(name)) for pid, name in sla_policies.choices(db.session)
+        ]
 
     def settings(self) -> org_service.OrganisationSettings:
         return org_service.OrganisationSettings(
@@ -100,6 +111,7 @@ class OrganisationForm(PortalForm):
             colleagues_may_reply=bool(self.colleagues_may_reply.data),
             calendar_id=self.calendar.data,
             feedback_window_days=self.feedback_window_days.data,
+            sla_policy_id=self.sla_policy.data,
         )
 
     @classmethod
@@ -112,6 +124,7 @@ class OrganisationForm(PortalForm):
             colleagues_may_reply=org.colleagues_may_reply,
             calendar=org.calendar_id,
             feedback_window_days=org.feedback_window_days,
+            sla_policy=org.sla_policy_id or sla_policies.builtin_id(db.session),
         )
 
 
@@ -197,6 +210,7 @@ def _detail_page(org: Organisation, form: OrganisationForm | None = None, status
         "staff/admin/organisation.html",
         org=org,
         form=form,
+        policy_name=sla_policies.organisation_policy_name(db.session, org),
         editable=may_change(),
         contacts=contacts,
         open_requests=open_requests,
