@@ -38,4 +38,6 @@ from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     calendars,
     index,
     privacy,
+    settings,
+    staff_members,
 )
