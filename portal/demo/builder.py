@@ -33,6 +33,7 @@ from portal.models import (
 from portal.queue import take_after_commit
 from portal.services import accounts, audit, calendars, defaults, workflow
 from portal.services import delivery as delivery_service
+from portal.services import staff_admin
 from portal.services import feedback as feedback_service
 from portal.services import requests as request_service
 
@@ -99,14 +100,19 @@ class Builder:
                 is_org_admin=c.org_admin,
             )
         for m in people.STAFF:
-            account = accounts.create_account(
+            # as an admin adds them (portal.services.staff_admin), with the demo's known
+            # password instead of an invitation mail
+            account = staff_admin.invite(
                 self.s,
-                kind="staff",
-                email=m.email,
-                name=m.name,
+                audit.SYSTEM,
+                self.clock.now,
+                staff_admin.StaffInput(
+                    name=m.name,
+                    email=m.email,
+                    roles=list(m.roles),
+                    department_id=self.departments[m.department].id,
+                ),
                 password_hash=self.password_hash,
-                department_id=self.departments[m.department].id,
-                roles=m.roles,
             )
             self.people[m.key] = account
             for code, level in m.skills.items():
