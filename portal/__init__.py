@@ -49,6 +49,12 @@ def create_app(config: dict | None = None) -> Flask:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:40] or new_request_id()
 
+    if app.config.get("REDIS_URL") and not app.config.get("PORTAL_BASE_URL") and not app.testing:
+        # production (a shared Redis): the links in mails would point at the embedded default
+        log.warning(
+            "PORTAL_BASE_URL is not set: links in invitation and password mails will point at "
+            "http://127.0.0.1:5000; set it to the portal's public address (README: Production)"
+        )
     security.configure(app.config["PASSWORD_HASH"])
     db.init_app(app)
     csrf.init_app(app)

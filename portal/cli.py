@@ -74,25 +74,45 @@ def users_group() -> None:
 def users_create(
     kind, email, name, phone, organisation_code, org_admin, department_code, roles, password
 ) -> None:
-    """Create a customer or staff account."""
-    from sqlalchemy import select
+    """Create a customer or staff account. On a fresh install: the first admin,
+    `portal users create --kind staff --role admin --email … --name …`; then log in at
+    /staff/login and go on in Administration (/staff/admin)."""
+    from sqlalchemy import func, select
 
     from portal.db import db
-    from portal.models import Department, Organisation
-    from portal.services.accounts import AccountError, create_account
+    from portal.models import Account, Department, Organisation
+    from portal.services.accounts import MIN_PASSWORD_LENGTH, AccountError, create_account
 
     session = db.session
     org_id = dept_id = None
+    create_org_first = (
+        "create the organisation first in Administration → Organisations (/staff/admin), "
+        "or pass --organisation CODE of an existing one"
+    )
+    if kind == "customer" and not organisation_code:
+        codes = session.scalars(select(Organisation.code).order_by(Organisation.code).limit(5))
+        known = ", ".join(codes)
+        raise click.UsageError(
+            "a customer contact belongs to an organisation: "
+            + create_org_first
+            + (f" (e.g. {known})" if known else " (there is none yet)")
+        )
     if organisation_code:
         org = session.scalar(select(Organisation).where(Organisation.code == organisation_code))
         if org is None:
-            raise click.UsageError(f"no organisation with code {organisation_code}")
+            raise click.UsageError(
+                f"no organisation with code {organisation_code}: {create_org_first}"
+            )
         org_id = org.id
     if department_code:
         dept = session.scalar(select(Department).where(Department.code == department_code))
         if dept is None:
             raise click.UsageError(f"no department with code {department_code}")
         dept_id = dept.id
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(Account.id).where(func.lower(Account.email) == email.strip().lower())):
+        raise click.UsageError(f"an account with the e-mail {email.strip().lower()} exists already")
     try:
         account = create_account(
             session,

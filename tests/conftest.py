@@ -214,3 +214,22 @@ def pytest_report_header(config):
 
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", tempfile.gettempdir())) / "portal-test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def _mail_server():
+    from tests.mail_server import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(app, _mail_server, monkeypatch):
+    """A real SMTP server (tests/mail_server.py), empty, with the app's MAIL_SERVER and
+    MAIL_PORT pointing at it for this test: the outbox's real sender delivers there."""
+    _mail_server.clear()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", _mail_server.host)
+    monkeypatch.setitem(app.config, "MAIL_PORT", _mail_server.port)
+    return _mail_server

@@ -23,6 +23,14 @@ SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # the only endpoints of the two sides that a visitor reaches without logging in; adding one
 # here is a decision to make on purpose
 PUBLIC_SIDE_ENDPOINTS = {"customer.login", "staff.login"}
+# "forgot password" and the pages behind the mailed links: reached before any login (the token
+# in the link is the permission; tests/test_password_links.py)
+PASSWORD_LINK_ENDPOINTS = {
+    f"{side}.{name}"
+    for side in ("customer", "staff")
+    for name in ("password_forgot", "password_set", "password_reset")
+}
+PUBLIC_SIDE_ENDPOINTS |= PASSWORD_LINK_ENDPOINTS
 PUBLIC_BLUEPRINTS = {"common"}
 STATIC_FILE = "js/portal.js"
 
@@ -139,6 +147,15 @@ class Arguments:
         self.session.flush()
         return override
 
+    @cached_property
+    def token(self) -> str:
+        """A live invitation link's token of the customer (on the staff side: another side's
+        link, refused)."""
+        from portal.models import utcnow
+        from portal.services import invitations
+
+        return invitations.make_token(self.customer, invitations.INVITATION, utcnow())
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -155,6 +172,7 @@ class Arguments:
         "department_id": lambda a: a.department.id,
         "calendar_id": lambda a: a.calendar_override.calendar_id,
         "override_id": lambda a: a.calendar_override.id,
+        "token": lambda a: a.token,
     }
 
     def value(self, rule: Rule, name: str):
@@ -230,11 +248,28 @@ def test_the_app_under_test_has_the_collected_routes(app):
     assert live == ROUTES
 
 
-def test_public_endpoints_of_the_blueprints_are_only_the_logins():
+def test_public_endpoints_of_the_blueprints_are_only_the_logins_and_password_links():
     from portal.customer import PUBLIC_ENDPOINTS as customer_public
     from portal.staff import PUBLIC_ENDPOINTS as staff_public
 
-    assert set(customer_public) | set(staff_public) <= PUBLIC_SIDE_ENDPOINTS
+    assert set(customer_public) | set(staff_public) == PUBLIC_SIDE_ENDPOINTS
+
+
+PASSWORD_LINK_ROUTES = [r for r in ROUTES if r.endpoint in PASSWORD_LINK_ENDPOINTS]
+
+
+@pytest.mark.parametrize("route", PASSWORD_LINK_ROUTES, ids=ids(PASSWORD_LINK_ROUTES))
+@pytest.mark.parametrize("who", ["anonymous", "customer", "staff"])
+def test_the_password_pages_answer_without_a_login(app, client, args, route, who):
+    """Open to anyone (a logged-in person may follow a link too), never a login redirect or
+    a 5xx: the form, its errors (422), or the page of a link that does not work here (410)."""
+    if who != "anonymous":
+        client.login(getattr(args, who))
+    resp = send(client, route, args.url(app, route))
+    assert resp.status_code in {200, 410, 422}, f"{route}: {resp.status_code}"
+    if route.endpoint.endswith("password_set") and route.side == "customer":
+        assert resp.status_code in {200, 422}  # the customer's own live link
+    assert resp.headers["Cache-Control"] == "no-store"
 
 
 # --- anonymous visitors --------------------------------------------------------------------------

@@ -269,3 +269,84 @@ def test_run_picks_the_runtime_from_redis_url_outside_any_app_context(
     result = CliRunner().invoke(main, ["run", "--host", "127.0.0.2", "--port", "5999"])
     assert result.exit_code == 0, result.output
     assert calls == [(expected, "127.0.0.2", 5999, False)]
+
+
+def _create(*args: str):
+    return CliRunner().invoke(main, ["users", "create", *args])
+
+
+def test_the_first_admin_on_an_empty_database_reaches_the_administration(cli_db, redis_url):
+    upgrade(cli_db)
+    app = _app_on(cli_db, redis_url)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Account.id))) == 0
+    result = _create(
+        "--kind",
+        "staff",
+        "--role",
+        "admin",
+        "--email",
+        "admin@desk.example.com",
+        "--name",
+        "Admin",
+        "--password",
+        "first-admin-password",
+    )
+    assert result.exit_code == 0, result.output
+    assert "created staff account admin@desk.example.com" in result.output
+    client = PortalClient(app)
+    login = client.post(
+        "/staff/login",
+        data={"identifier": "admin@desk.example.com", "password": "first-admin-password"},
+    )
+    assert login.status_code == 302
+    assert client.get("/staff/admin/").status_code == 200
+
+
+def test_a_customer_without_an_organisation_is_told_to_create_it_first(cli_db):
+    upgrade(cli_db)
+    result = _create(
+        "--kind",
+        "customer",
+        "--email",
+        "li@example.com",
+        "--name",
+        "李明",
+        "--password",
+        "a-long-password-1",
+    )
+    assert result.exit_code == 2
+    assert "create the organisation first in Administration → Organisations" in result.output
+    assert "--organisation CODE" in result.output
+    assert "there is none yet" in result.output
+
+
+def test_users_create_refuses_a_short_password_and_a_taken_address(cli_db):
+    upgrade(cli_db)
+    short = _create(
+        "--kind", "staff", "--email", "a@desk.example.com", "--name", "A", "--password", "short"
+    )
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    ok = _create(
+        "--kind",
+        "staff",
+        "--email",
+        "a@desk.example.com",
+        "--name",
+        "A",
+        "--password",
+        "a-long-password-1",
+    )
+    assert ok.exit_code == 0, ok.output
+    again = _create(
+        "--kind",
+        "staff",
+        "--email",
+        "A@desk.example.com",
+        "--name",
+        "A",
+        "--password",
+        "a-long-password-1",
+    )
+    assert again.exit_code == 2 and "exists already" in again.output
+    assert "Traceback" not in again.output

@@ -177,6 +177,33 @@ def test_login_with_a_nul_says_so_beside_the_field_and_keeps_the_rest(client, ur
     assert 'value="li.ming@example.com"' in body
 
 
+@pytest.mark.parametrize("prefix", ["", "/staff"])
+def test_password_forms_with_a_nul_say_so_beside_the_field_and_keep_the_rest(
+    make_client, factory, db_session, prefix
+):
+    from portal.models import utcnow
+    from portal.services import invitations
+
+    person = factory.staff() if prefix else factory.customer()
+    db_session.commit()
+    client = make_client()
+    resp = client.post(f"{prefix}/password/forgot", data={"email": "li.ming\x00@example.com"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert FIELD_ERROR in body
+    assert 'value="li.ming@example.com"' in body
+    token = invitations.make_token(person, invitations.RESET, utcnow())
+    before = person.password_hash
+    resp = client.post(
+        f"{prefix}/password/reset/{token}",
+        data={"new_password": "a-long\x00-password", "repeat_password": "a-long-password"},
+    )
+    assert resp.status_code == 422
+    assert FIELD_ERROR in resp.get_data(as_text=True)
+    db_session.refresh(person)
+    assert person.password_hash == before
+
+
 def test_a_new_request_with_a_nul_in_its_title_comes_back_with_the_error_and_saves_nothing(
     make_client, factory
 ):
@@ -410,6 +437,13 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.admin.calendar_override_remove",  # no override in the demo calendar
     "staff.admin.retention_archive",  # nothing old enough to archive or purge
     "staff.admin.retention_purge",
+    # anonymous: "forgot password" and the mailed links (test_password_forms_with_a_nul_…)
+    "customer.password_forgot",
+    "customer.password_set",
+    "customer.password_reset",
+    "staff.password_forgot",
+    "staff.password_set",
+    "staff.password_reset",
 }
 
 

@@ -6,12 +6,19 @@ from portal.web.auth import guard_side
 
 bp = Blueprint("customer", __name__, template_folder="templates")
 
-PUBLIC_ENDPOINTS = {"customer.login"}
+PUBLIC_ENDPOINTS = {
+    "customer.login",
+    # forgot password and the mailed links (portal/web/password_links.py)
+    "customer.password_forgot",
+    "customer.password_set",
+    "customer.password_reset",
+}
 bp.before_request(guard_side("customer", PUBLIC_ENDPOINTS))
 
 from portal.customer import (  # noqa: E402,F401  (routes register on bp)
     account_views,
     delivery_views,
+    password_views,
     privacy_views,
     sla_views,
     views,

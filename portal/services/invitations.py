@@ -206,7 +206,7 @@ def reset_throttle() -> security.LoginThrottle:
 
 
 def reset_requested(session: Session, email: str, kind: str, *, now: datetime, ip: str) -> None:
-    """"Forgot password": mail a reset link if an active account of ``kind`` has this
+    """ "Forgot password": mail a reset link if an active account of ``kind`` has this
     address; otherwise nothing. The caller answers the same either way. Requests are counted
     per address and per IP, known or not; beyond the limit they are dropped silently."""
     address = (email or "").strip().lower()

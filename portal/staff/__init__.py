@@ -6,7 +6,13 @@ from portal.web.auth import guard_side
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
-PUBLIC_ENDPOINTS = {"staff.login"}
+PUBLIC_ENDPOINTS = {
+    "staff.login",
+    # forgot password and the mailed links (portal/web/password_links.py)
+    "staff.password_forgot",
+    "staff.password_set",
+    "staff.password_reset",
+}
 bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 
 from portal.staff import (  # noqa: E402,F401  (routes register on bp)
@@ -14,6 +20,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     admin,  # noqa: E402  (the administration area, nested at /staff/admin)
     board_views,
     delivery_views,
+    password_views,
     dispatch_views,
     feedback_views,
     privacy_views,

@@ -32,6 +32,17 @@ def _calendar(scene_args):
     return cal
 
 
+def _tokens(scene) -> list[str]:
+    from portal.models import utcnow
+    from portal.services import invitations
+
+    now = utcnow()
+    return [
+        invitations.make_token(scene.contact, invitations.INVITATION, now),
+        invitations.make_token(scene.handler, invitations.RESET, now),
+    ]
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -57,6 +68,9 @@ class Values:
             "user_id": lambda: [s.contact.id],
             "staff_id": lambda: [s.handler.id],
             "calendar_id": lambda: [_calendar(self).id],
+            # the mailed password links: a live one for each side's person (the page shows the
+            # form), and one that does not verify
+            "token": lambda: [*_tokens(s), "not-a-valid-token"],
         }
         if name not in builders:
             pytest.fail(

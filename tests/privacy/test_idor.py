@@ -74,7 +74,15 @@ def _collect():
     return sorted(out)
 
 
-ROUTES = _collect()
+# the mailed password links: their <token> is not an object's id but the permission itself,
+# bound to one account and its current password; a token for another account, side or purpose,
+# or altered, is refused (test_a_password_link_acts_only_on_its_own_account below)
+TOKEN_ROUTES = {
+    f"{side}.{name}"
+    for side in ("customer", "staff")
+    for name in ("password_set", "password_reset")
+}
+ROUTES = [r for r in _collect() if r[0] not in TOKEN_ROUTES]
 CUSTOMER = [r for r in ROUTES if r[0].startswith("customer.")]
 STAFF = [r for r in ROUTES if r[0].startswith("staff.")]
 
@@ -214,3 +222,32 @@ def test_a_file_of_another_request_is_404_through_this_requests_number(
     resp = client.get(f"/requests/{other.number}/files/{scene.log_file.id}")
     assert resp.status_code == 404
     assert urlsplit(resp.request.url).path.endswith(str(scene.log_file.id))
+
+
+def test_a_password_link_acts_only_on_its_own_account(app, make_client, db_session, scene):
+    """A link's payload names its account; putting another account's id in it breaks the
+    signature, and another person's link sets nothing of this person's."""
+    import base64
+    import json
+
+    from portal.models import utcnow
+    from portal.services import invitations
+    from tests.factories import PASSWORD
+
+    now = utcnow()
+    token = invitations.make_token(scene.contact, invitations.RESET, now)
+    payload, stamp, signature = token.split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["a"] = scene.other_customer.id
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+    forged_token = ".".join([forged.decode().rstrip("="), stamp, signature])
+    db_session.commit()
+
+    client = make_client()
+    for url in (f"/password/reset/{forged_token}", f"/staff/password/reset/{token}"):
+        assert client.get(url).status_code == 410
+        new = {"new_password": "taken-over-123", "repeat_password": "taken-over-123"}
+        assert client.post(url, data=new).status_code == 410
+    # both people still log in with their own passwords
+    make_client().login(scene.other_customer, password=PASSWORD)
+    make_client().login(scene.contact, password=PASSWORD)
