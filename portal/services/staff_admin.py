@@ -120,7 +120,7 @@ def _name(name: str) -> str:
     if not name:
         raise StaffError("name", _l("Give the staff member's name."))
     if len(name) > NAME_MAX:
-        raise StaffError("name", _l("At most %(n)s characters.", n=NAME_MAX))
+        raise StaffError("name", _l("At most %(max)d characters.", max=NAME_MAX))
     return name
 
 
