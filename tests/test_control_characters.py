@@ -437,6 +437,8 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.admin.calendar_override_remove",  # no override in the demo calendar
     "staff.admin.retention_archive",  # nothing old enough to archive or purge
     "staff.admin.retention_purge",
+    # every demo staff member is active: tests/staff/test_admin_staff.py reactivates
+    "staff.admin.staff_reactivate",
     # anonymous: "forgot password" and the mailed links (test_password_forms_with_a_nul_…)
     "customer.password_forgot",
     "customer.password_set",

@@ -31,9 +31,8 @@ from portal.models import (
     StaffSkill,
 )
 from portal.queue import take_after_commit
-from portal.services import accounts, audit, calendars, defaults, workflow
+from portal.services import accounts, audit, calendars, defaults, staff_admin, workflow
 from portal.services import delivery as delivery_service
-from portal.services import staff_admin
 from portal.services import feedback as feedback_service
 from portal.services import requests as request_service
 

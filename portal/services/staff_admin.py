@@ -45,7 +45,7 @@ class StaffError(ValueError):
     None)."""
 
     def __init__(self, field: str | None, message) -> None:
-        super().__init__(str(message))
+        super().__init__(field)
         self.field = field
         self.message = message
 
@@ -150,9 +150,11 @@ def _is_last_active_admin(session: Session, account: Account) -> bool:
     return not others
 
 
-LAST_ADMIN = _l(
-    "%(name)s is the last active administrator: make someone else an administrator first."
-)
+def _last_admin(account: Account):
+    return _l(
+        "%(name)s is the last active administrator: make someone else an administrator first.",
+        name=account.name,
+    )
 
 
 def _department_name(row: Department | None) -> str | None:
@@ -241,7 +243,7 @@ def update(
     locale = _locale(data.locale)
     old_roles = [r.value for r in Role if account.has_role(r.value)]
     if Role.ADMIN.value not in roles and _is_last_active_admin(session, account):
-        raise StaffError("roles", LAST_ADMIN % {"name": account.name})
+        raise StaffError("roles", _last_admin(account))
 
     old_department = (
         session.get(Department, account.department_id) if account.department_id else None
@@ -363,7 +365,7 @@ def deactivate(
     if not account.active:
         return open_requests(session, account.id)
     if _is_last_active_admin(session, account):
-        raise StaffError(None, LAST_ADMIN % {"name": account.name})
+        raise StaffError(None, _last_admin(account))
     account.active = False
     session.flush()
     accounts.revoke_all_sessions(session, account.id, now)

@@ -20,9 +20,9 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     admin,  # noqa: E402  (the administration area, nested at /staff/admin)
     board_views,
     delivery_views,
-    password_views,
     dispatch_views,
     feedback_views,
+    password_views,
     privacy_views,
     register_views,
     sla_views,

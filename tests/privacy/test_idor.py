@@ -39,6 +39,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.calendar_import": frozenset({"admin"}),
     "staff.admin.calendar_override_add": frozenset({"admin"}),
     "staff.admin.calendar_override_remove": frozenset({"admin"}),
+    # supervisors read a staff member's page; only admins change it
+    "staff.admin.staff_member": frozenset({"admin", "supervisor"}),
+    "staff.admin.staff_update": frozenset({"admin"}),
+    "staff.admin.staff_availability": frozenset({"admin"}),
+    "staff.admin.staff_deactivate": frozenset({"admin"}),
+    "staff.admin.staff_reactivate": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -122,6 +128,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "notification_id": lambda: scene.notification.id,
         "calendar_id": lambda: _calendar(session).id,
         "override_id": lambda: _override(session).id,
+        "account_id": lambda: scene.handler.id,
     }
     values = {}
     for name in sorted(rule.arguments):

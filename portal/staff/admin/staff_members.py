@@ -57,7 +57,7 @@ def roles_field(label) -> CheckboxesField:
     return CheckboxesField(
         label,
         choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
-        validators=[DataRequired(message=_l("Give the staff member at least one role."))],
+        # "at least one" is the service's check (a required flag would mark every checkbox)
     )
 
 
