@@ -422,12 +422,29 @@ def test_on_leave_ranks_last_and_the_setting_changes_the_candidates(
     assert desk_settings.assignable_roles(db_session) == ("supervisor", "engineer")
 
 
-def test_the_demo_supervisor_is_no_candidate(app, db_session):
-    from portal.demo import people
+def test_on_the_demo_an_engineer_ranks_first_for_faults_not_the_supervisor(app, db_session):
+    from portal import demo
+    from portal.models import ServiceRequest
 
-    supervisor = next(p for p in people.STAFF if p.key == "supervisor")
-    assert "engineer" not in supervisor.roles
-    assert "engineer" in desk_settings.DEFAULT_ASSIGNABLE_ROLES
+    demo.seed(db_session, utcnow(), app.config["PORTAL_TIMEZONE"])
+    supervisor = db_session.scalar(
+        select(Account).where(Account.email == "supervisor@desk.example.com")
+    )
+    assert supervisor.has_role("supervisor") and not supervisor.has_role("engineer")
+    assert db_session.scalar(  # 赵静 is in the skill matrix: only her role keeps her out
+        select(func.count()).select_from(StaffSkill).where(StaffSkill.account_id == supervisor.id)
+    )
+    faults = db_session.scalars(select(ServiceRequest).where(ServiceRequest.type == "fault")).all()
+    assert faults
+    for sr in faults:
+        ranked = workflow.candidates(db_session, sr)
+        assert ranked[0].candidate.name != "赵静", sr.number
+        assert supervisor.id not in [r.candidate.account_id for r in ranked]
+        first = db_session.get(Account, ranked[0].candidate.account_id)
+        assert first.has_role("engineer") and ranked[0].candidate.available
+    # the demo's staff were created through the staff service, audited, without invitations
+    assert len(_audits(db_session, "staff.created")) == len(demo.people.STAFF)
+    assert not _audits(db_session, "staff.invited")
 
 
 # --- who may -------------------------------------------------------------------------------------
