@@ -23,6 +23,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import security
@@ -157,6 +158,9 @@ def _last_admin(account: Account):
     )
 
 
+TAKEN = _l("An account with this e-mail address exists already.")
+
+
 def _department_name(row: Department | None) -> str | None:
     return row.name_zh if row is not None else None
 
@@ -191,18 +195,23 @@ def invite(
     level = _level(data.level)
     locale = _locale(data.locale)
     if email_taken(session, email):
-        raise StaffError("email", _l("An account with this e-mail address exists already."))
-    account = accounts.create_account(
-        session,
-        kind=AccountKind.STAFF,
-        email=email,
-        name=name,
-        # unusable until the person sets their own through the link
-        password_hash=password_hash or security.hash_password(secrets.token_urlsafe(32)),
-        department_id=department.id if department else None,
-        roles=roles,
-        locale=locale,
-    )
+        raise StaffError("email", TAKEN)
+    try:
+        # a savepoint: the same address taken at the same moment is the same refusal
+        with session.begin_nested():
+            account = accounts.create_account(
+                session,
+                kind=AccountKind.STAFF,
+                email=email,
+                name=name,
+                # unusable until the person sets their own through the link
+                password_hash=password_hash or security.hash_password(secrets.token_urlsafe(32)),
+                department_id=department.id if department else None,
+                roles=roles,
+                locale=locale,
+            )
+    except IntegrityError:
+        raise StaffError("email", TAKEN) from None
     account.staff_level = level
     account.created_at = now
     account.password_changed_at = now

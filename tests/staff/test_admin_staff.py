@@ -528,3 +528,27 @@ def test_the_pages_in_chinese(make_client, db_session, factory):
     assert "可承接请求的角色" in body
     index = client.get("/staff/admin/").get_data(as_text=True)
     assert "/staff/admin/staff" in index and "/staff/admin/settings" in index
+
+
+def test_an_address_taken_at_the_same_moment_is_the_same_refusal(
+    db_session, factory, app, monkeypatch
+):
+    factory.staff("engineer", email="race@desk.example.com")
+    monkeypatch.setattr(staff_admin, "email_taken", lambda *a, **k: False)  # checked too early
+    with pytest.raises(staff_admin.StaffError) as refused:
+        staff_admin.invite(
+            db_session,
+            SYSTEM,
+            utcnow(),
+            staff_admin.StaffInput("王五", "race@desk.example.com", ["engineer"]),
+        )
+    assert refused.value.field == "email"
+    # the transaction goes on: nothing of the refused one was kept
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(Account)
+            .where(Account.email == "race@desk.example.com")
+        )
+        == 1
+    )
