@@ -439,6 +439,8 @@ NOT_ON_THE_DEMO_PAGES = {
     # every demo organisation is active: tests/staff/test_admin_organisations.py reactivates
     "staff.admin.organisation_reactivate",
     "staff.admin.retention_purge",
+    # every demo staff member is active: tests/staff/test_admin_staff.py reactivates
+    "staff.admin.staff_reactivate",
     # anonymous: "forgot password" and the mailed links (test_password_forms_with_a_nul_…)
     "customer.password_forgot",
     "customer.password_set",

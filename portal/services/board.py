@@ -20,6 +20,7 @@ from portal.models import (
     ServiceRequest,
     SlaEvent,
 )
+from portal.services.availability import desk_today, unavailable_clause
 from portal.services.queue import warned
 from portal.services.timers import OPEN, RUNNING
 
@@ -58,6 +59,8 @@ class Board:
     not_started: list[BoardRow]
     awaiting_customer: list[BoardRow]
     engineers: list[EngineerLoad]
+    # open requests whose handler is deactivated or on leave: someone must take them over
+    handler_unavailable: list[BoardRow]
     limit: int = BOARD_LIMIT
 
 
@@ -86,7 +89,7 @@ def _board_rows(session: Session, where, due, order) -> list[BoardRow]:
 
 
 def board(session: Session, now: datetime, timezone: str) -> Board:
-    """Seven queries whatever the number of requests: four lists of at most 50 (+1 to say
+    """Eight queries whatever the number of requests: five lists of at most 50 (+1 to say
     "more"), the engineers, their open load and their hours this week."""
     SR = ServiceRequest
     resolution_running = and_(
@@ -132,6 +135,19 @@ def board(session: Session, now: datetime, timezone: str) -> Board:
         session, SR.status == "awaiting_customer", SR.paused_since, SR.paused_since.asc()
     )
 
+    Handler = aliased(Account)
+    handler_unavailable = _board_rows(
+        session,
+        and_(
+            SR.status.in_(OPEN),
+            SR.handler_id.in_(
+                select(Handler.id).where(unavailable_clause(Handler, desk_today(now, timezone)))
+            ),
+        ),
+        due,
+        due.asc(),
+    )
+
     engineers = session.execute(
         select(Account.id, Account.name)
         .join(AccountRole, AccountRole.account_id == Account.id)
@@ -161,6 +177,7 @@ def board(session: Session, now: datetime, timezone: str) -> Board:
         at_risk=at_risk,
         not_started=not_started,
         awaiting_customer=awaiting,
+        handler_unavailable=handler_unavailable,
         engineers=[
             EngineerLoad(eid, name, load.get(eid, {}), Decimal(hours.get(eid, 0) or 0))
             for eid, name in engineers

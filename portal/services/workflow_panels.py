@@ -141,7 +141,7 @@ def staff_panels(
     locale: str = "en",
     bound: Collection[str] = (),
 ) -> StaffPanels:
-    """The panels ``viewer`` may use on ``sr`` now, with their data: at most ten queries,
+    """The panels ``viewer`` may use on ``sr`` now, with their data: at most eleven queries,
     whatever the number of people, steps or assignments. ``bound``: the panels whose form the
     view has already (a post shown again with its errors): their starting values are not
     looked up."""
@@ -199,7 +199,7 @@ def classify_defaults(session: Session, sr: ServiceRequest) -> dict:
 
 
 def candidates(session: Session, sr: ServiceRequest, locale: str = "en") -> list[CandidateRow]:
-    """The ranked candidate handlers with the reason of each rank. Three queries."""
+    """The ranked candidate handlers with the reason of each rank. Four queries."""
     return [
         CandidateRow(
             r.candidate.account_id, r.candidate.name, r.candidate.available, candidate_reason(r)

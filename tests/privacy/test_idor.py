@@ -56,6 +56,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.sla_policy_rename": frozenset({"admin"}),
     "staff.admin.sla_policy_deactivate": frozenset({"admin"}),
     "staff.admin.sla_policy_reactivate": frozenset({"admin"}),
+    # supervisors read a staff member's page; only admins change it
+    "staff.admin.staff_member": frozenset({"admin", "supervisor"}),
+    "staff.admin.staff_update": frozenset({"admin"}),
+    "staff.admin.staff_availability": frozenset({"admin"}),
+    "staff.admin.staff_deactivate": frozenset({"admin"}),
+    "staff.admin.staff_reactivate": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -159,6 +165,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "category_id": lambda: _listed(session, Category, request_type="fault").id,
         "skill_id": lambda: _listed(session, Skill).id,
         "policy_id": lambda: _policy(session).id,
+        "account_id": lambda: scene.handler.id,
     }
     values = {}
     for name in sorted(rule.arguments):

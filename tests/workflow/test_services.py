@@ -108,7 +108,7 @@ def test_candidates_cost_three_queries_whatever_the_staff(factory, db_session, d
         factory.staff("engineer", name=f"新人{n}")
     with count_queries() as many:
         workflow.candidates(db_session, sr)
-    assert len(few) == len(many) == 3
+    assert len(few) == len(many) == 4  # the setting of who takes requests, the people, skills, load
 
 
 def test_assignment_notifies_and_reassignment_keeps_history(factory, db_session, desk):

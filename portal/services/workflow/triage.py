@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from portal.domain import assignment as ranking
 from portal.domain import classification as rules
 from portal.domain import lifecycle
+from portal.domain.availability import is_available
 from portal.domain.vocabulary import Priority, RequestType, Status
 from portal.models import (
     Account,
@@ -26,11 +27,15 @@ from portal.models import (
     ServiceRequest,
     Skill,
     StaffSkill,
+    utcnow,
 )
 from portal.presentation.labels import PRIORITY_LABELS
 from portal.presentation.presenters import free_text
 from portal.services import audit, catalogue, outbox
 from portal.services import lifecycle as lifecycle_service
+from portal.services.availability import desk_today
+from portal.services.calendars import desk_timezone
+from portal.services.desk_settings import assignable_roles
 from portal.services.notifications import notify
 from portal.services.workflow.checks import CLOCK_SKEW, FieldError, check
 from portal.services.workflow.handling import ensure_record
@@ -133,15 +138,22 @@ def latest_classification(session: Session, sr: ServiceRequest) -> Classificatio
 # Assignment (dispatcher) and the handler's confirmation
 
 
-def candidates(session: Session, sr: ServiceRequest, locale: str = "en") -> list[ranking.Ranked]:
-    """Active engineers (and anyone in the skill matrix), ranked for this request. Three
-    queries whatever the number of people: the people, their skills for the request's type,
-    and their open load in one GROUP BY."""
-    engineer = exists().where(AccountRole.account_id == Account.id, AccountRole.role == "engineer")
-    skilled = exists().where(StaffSkill.account_id == Account.id)
+def candidates(
+    session: Session, sr: ServiceRequest, locale: str = "en", now: datetime | None = None
+) -> list[ranking.Ranked]:
+    """Active staff holding a role that takes requests (the desk setting ``assignable_roles``,
+    portal.services.desk_settings), ranked for this request; whoever is on leave today counts
+    as unavailable (portal.domain.availability). Four queries whatever the number of people:
+    the setting, the people, their skills for the request's type, and their open load in one
+    GROUP BY."""
+    today = desk_today(now or utcnow(), desk_timezone())
+    takes_requests = exists().where(
+        AccountRole.account_id == Account.id,
+        AccountRole.role.in_(assignable_roles(session)),
+    )
     people = session.execute(
-        select(Account.id, Account.name, Account.available)
-        .where(Account.kind == "staff", Account.active.is_(True), or_(engineer, skilled))
+        select(Account.id, Account.name, Account.available, Account.on_leave_until)
+        .where(Account.kind == "staff", Account.active.is_(True), takes_requests)
         .order_by(Account.name, Account.id)
     ).all()
     ids = [p.id for p in people]
@@ -178,7 +190,11 @@ def candidates(session: Session, sr: ServiceRequest, locale: str = "en") -> list
     )
     people_list = [
         ranking.Candidate(
-            p.id, p.name, bool(p.available), int(load.get(p.id, 0)), tuple(skills.get(p.id, ()))
+            p.id,
+            p.name,
+            is_available(bool(p.available), p.on_leave_until, today),
+            int(load.get(p.id, 0)),
+            tuple(skills.get(p.id, ())),
         )
         for p in people
     ]

@@ -40,7 +40,9 @@ from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     index,
     organisations,
     privacy,
+    settings,
     skill_matrix,
     sla_policies,
+    staff_members,
     vague_phrases,
 )

@@ -51,6 +51,18 @@ SECTIONS: tuple[Section, ...] = (
         supervisors=True,
     ),
     Section(
+        "staff.admin.staff",
+        _l("Staff"),
+        _l("Invite staff, their roles, department, level and leave; deactivate who has left."),
+        supervisors=True,
+    ),
+    Section(
+        "staff.admin.settings",
+        _l("Desk settings"),
+        _l("Which roles take requests when the dispatcher assigns them."),
+        supervisors=True,
+    ),
+    Section(
         "staff.admin.calendars",
         _l("Business calendars"),
         _l("Working hours, holidays and make-up working days (调休) the SLA clocks count on."),
