@@ -20,19 +20,14 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import delete, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from portal.domain.vocabulary import RequestType, Role
+from portal.domain.vocabulary import RequestType
 from portal.models import Account, AccountRole, Department, Skill, StaffSkill
 from portal.presentation.labels import TYPE_LABELS
 from portal.services import audit
+from portal.services.desk_settings import assignable_roles
 
 MAX_LEVEL = 5
 CELL = re.compile(r"^level-(\d+)-(\d+)$")
-
-
-def assignable_roles(session: Session) -> tuple[str, ...]:
-    """The roles whose holders take requests. For now the engineers; the desk setting
-    ``assignable_roles`` (portal/services/staff_admin.py) will say it once it exists."""
-    return (Role.ENGINEER.value,)
 
 
 @dataclass(frozen=True)
