@@ -17,6 +17,7 @@ bp.before_request(guard_side("customer", PUBLIC_ENDPOINTS))
 
 from portal.customer import (  # noqa: E402,F401  (routes register on bp)
     account_views,
+    colleague_views,
     delivery_views,
     password_views,
     privacy_views,

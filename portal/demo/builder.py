@@ -32,7 +32,6 @@ from portal.models import (
 )
 from portal.queue import take_after_commit
 from portal.services import (
-    accounts,
     audit,
     calendars,
     catalogue,
@@ -43,6 +42,7 @@ from portal.services import (
     staff_admin,
     workflow,
 )
+from portal.services import contacts as contact_service
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
 from portal.services import requests as request_service
@@ -99,17 +99,23 @@ class Builder:
         s.flush()
 
     def accounts(self) -> None:
-        self.clock.set(self._days_ago(*ACCOUNTS_MADE))
+        made = self._days_ago(*ACCOUNTS_MADE)
+        self.clock.set(made)
         for c in people.CUSTOMERS:
-            self.people[c.key] = accounts.create_account(
+            # through the contacts service, with the demo's known password and no invitation
+            self.people[c.key] = contact_service.create(
                 self.s,
-                kind="customer",
-                email=c.email,
-                name=c.name,
+                audit.SYSTEM,
+                made,
+                contact_service.ContactDetails(
+                    name=c.name,
+                    email=c.email,
+                    phone=c.mobile,
+                    organisation_id=self.organisations[c.organisation].id,
+                    is_org_admin=c.org_admin,
+                ),
+                invite=False,
                 password_hash=self.password_hash,
-                phone=c.mobile,
-                organisation_id=self.organisations[c.organisation].id,
-                is_org_admin=c.org_admin,
             )
         levels: dict[tuple[int, int], int] = {}
         for m in people.STAFF:

@@ -37,6 +37,7 @@ def require_admin() -> None:
 from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     calendars,
     catalogue,
+    contacts,
     index,
     organisations,
     privacy,

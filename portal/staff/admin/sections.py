@@ -27,6 +27,12 @@ SECTIONS: tuple[Section, ...] = (
         supervisors=True,
     ),
     Section(
+        "staff.admin.contacts",
+        _l("Contacts"),
+        _l("Customer contacts: add, invite, edit, deactivate; import a spreadsheet."),
+        supervisors=True,
+    ),
+    Section(
         "staff.admin.departments",
         _l("Departments"),
         _l("The departments staff belong to and collaborators come from."),
