@@ -453,6 +453,11 @@ NOT_ON_THE_DEMO_PAGES = {
     # tests/staff/test_admin_sla_policies.py sends them a NUL
     "staff.admin.sla_policy_rename",
     "staff.admin.sla_policy_deactivate",
+    # no staged import and no inactive contact in the demo: tests/staff/test_contact_import.py
+    # and tests/customer/test_colleague_admin.py send them a NUL
+    "staff.admin.contact_import_confirm",
+    "staff.admin.contact_reactivate",
+    "customer.colleague_reactivate",
 }
 
 

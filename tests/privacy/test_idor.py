@@ -62,6 +62,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.staff_availability": frozenset({"admin"}),
     "staff.admin.staff_deactivate": frozenset({"admin"}),
     "staff.admin.staff_reactivate": frozenset({"admin"}),
+    # contacts are administered by admins only (supervisors read the masked list, no id)
+    "staff.admin.contact": frozenset({"admin"}),
+    "staff.admin.contact_update": frozenset({"admin"}),
+    "staff.admin.contact_deactivate": frozenset({"admin"}),
+    "staff.admin.contact_reactivate": frozenset({"admin"}),
+    "staff.admin.contact_org_admin": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -166,6 +172,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "skill_id": lambda: _listed(session, Skill).id,
         "policy_id": lambda: _policy(session).id,
         "account_id": lambda: scene.handler.id,
+        "contact_id": lambda: scene.contact.id,
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -83,7 +83,9 @@ def test_the_preview_shows_each_error_at_its_row_and_writes_no_account(
         + "EAST,王小明,WANG@east.example.com,,,\n"  # 4 duplicate of row 2
         + "NOPE,张三,zhang@nope.example.com,,,\n"  # 5 unknown organisation
         + "EAST,,noname@east.example.com,,,\n"  # 6 missing name
-        + "EAST," + "长" * 101 + ",long@east.example.com,,,\n"  # 7 oversized
+        + "EAST,"
+        + "长" * 101
+        + ",long@east.example.com,,,\n"  # 7 oversized
         + "EAST,王\x07五,ctrl@east.example.com,,,\n"  # 8 control character
     )
     import_id, body = _preview(admin_client, text.encode())
@@ -265,3 +267,21 @@ def test_another_admins_import_is_not_theirs(admin_client, make_client, factory,
     assert other.get(f"{URL}/preview?id={import_id}").status_code == 404
     assert other.post(f"{URL}/confirm", data={"import_id": import_id}).status_code == 422
     assert _by_email(db_session, "wang@east.example.com") is None
+
+
+def test_a_nul_in_the_confirmation_or_a_reactivation_writes_nothing(
+    admin_client, db_session, org, factory
+):
+    import_id, _ = _preview(admin_client, (HEAD + GOOD).encode())
+    resp = admin_client.post(f"{URL}/confirm", data={"import_id": import_id + "\x00"})
+    assert 400 <= resp.status_code < 500
+    assert _by_email(db_session, "wang@east.example.com") is None
+    contact = factory.customer(org)
+    contact.active = False
+    db_session.flush()
+    resp = admin_client.post(
+        f"/staff/admin/contacts/{contact.id}/reactivate", data={"note": "\x00"}
+    )
+    assert 400 <= resp.status_code < 500
+    db_session.refresh(contact)
+    assert not contact.active
