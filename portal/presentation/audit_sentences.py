@@ -74,6 +74,8 @@ VERBS = {
     "removed": _l("%(actor)s removed %(object)s"),
     "on_leave": _l("%(actor)s marked %(object)s as on leave"),
     "back_on_duty": _l("%(actor)s marked %(object)s as back on duty"),
+    "made_org_admin": _l("%(actor)s made %(object)s an organisation admin"),
+    "unmade_org_admin": _l("%(actor)s removed %(object)s as an organisation admin"),
 }
 
 # whole actions, where the verb alone would say too little
@@ -86,6 +88,7 @@ ACTIONS = {
     "account.password_set_by_link": _l(
         "%(actor)s set the password of %(object)s through an e-mailed link"
     ),
+    "contact_import.imported": _l("%(actor)s imported a file of contacts"),
     # requests: intake and lifecycle (portal.domain.lifecycle)
     "request.submitted": _l("%(actor)s submitted %(object)s"),
     "request.classify": _l("%(actor)s classified %(object)s"),
@@ -163,8 +166,18 @@ ACTION_OBJECTS = {
 # the administration's actions (docs: the conventions every admin page follows), for the filter
 ADMIN_ACTIONS = {
     "organisation": ("created", "updated", "deactivated", "reactivated"),
-    "contact": ("created", "updated", "invited", "deactivated", "reactivated", "revealed"),
+    "contact": (
+        "created",
+        "updated",
+        "invited",
+        "made_org_admin",
+        "unmade_org_admin",
+        "deactivated",
+        "reactivated",
+        "revealed",
+    ),
     "staff": (
+        "created",
         "invited",
         "updated",
         "roles_changed",
@@ -530,6 +543,8 @@ ACTION_VERB_LABELS = {
     "status": _l("status changed"),
     "on_leave": _l("on leave"),
     "back_on_duty": _l("back on duty"),
+    "made_org_admin": _l("made organisation admin"),
+    "unmade_org_admin": _l("no longer organisation admin"),
     "override_set": _l("exception day set"),
     "override_removed": _l("exception day removed"),
     "notice_imported": _l("holiday notice imported"),

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from portal.domain.characters import has_control_characters
 from portal.domain.vocabulary import AccountKind
 from portal.models import Account, Organisation
-from portal.services import accounts, audit
+from portal.services import accounts, audit, invitations
 from portal.services.audit import Actor
 
 NAME_MAX = 100
@@ -180,21 +180,9 @@ def _flush_unique(session: Session) -> None:
 
 def send_invitation(session: Session, contact: Account, *, actor: Actor, now: datetime) -> None:
     """Invite the contact: the one place a new contact's invitation goes out (the admins' form,
-    the colleagues page and the import all call it)."""
-    contact.invited_at = now
-    contact.password_hash = unusable_password_hash()
-    contact.password_changed_at = now
-    session.flush()
-    accounts.revoke_all_sessions(session, contact.id, now)
-    audit.record(
-        session,
-        actor,
-        now,
-        "contact.invited",
-        "account",
-        contact.id,
-        after={"name": contact.name, "email": contact.email},
-    )
+    the colleagues page and the import all call it). The invitation makes the password
+    unusable and mails a single-use link (portal.services.invitations)."""
+    invitations.invite(session, contact, actor=actor, now=now)
 
 
 # --- use cases ----------------------------------------------------------------------------
