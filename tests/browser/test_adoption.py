@@ -99,22 +99,22 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
     # ---- a department, a category and two skills under it ------------------------------------
     admin.goto("/staff/admin/departments", "departments")
     form = _new_entry(page, "new-department-h")
-    form.locator("[name=code]").fill("support")
-    form.locator("[name=name_zh]").fill("技术支持部")
-    form.locator("[name=name_en]").fill("Technical support")
+    form.get_by_label("Code", exact=True).fill("support")
+    form.get_by_label("Name (Chinese)", exact=True).fill("技术支持部")
+    form.get_by_label("Name (English)", exact=True).fill("Technical support")
     with page.expect_navigation():
         form.get_by_role("button", name="Add department").click()
-    expect(page.locator("main")).to_contain_text("Technical support")
+    expect(page.locator("input[value='Technical support']")).to_have_count(1)
 
     admin.goto("/staff/admin/categories", "categories")
     form = _new_entry(page, "new-category-h")
-    form.locator("[name=request_type]").select_option("fault")
-    form.locator("[name=code]").fill("database")
-    form.locator("[name=name_zh]").fill("数据库")
-    form.locator("[name=name_en]").fill("Database")
+    form.get_by_label("Request type", exact=True).select_option("fault")
+    form.get_by_label("Code", exact=True).fill("database")
+    form.get_by_label("Name (Chinese)", exact=True).fill("数据库")
+    form.get_by_label("Name (English)", exact=True).fill("Database")
     with page.expect_navigation():
         form.get_by_role("button", name="Add category").click()
-    expect(page.locator("main")).to_contain_text("Database")
+    expect(page.locator("input[value='Database']")).to_have_count(1)
 
     admin.goto("/staff/admin/skills", "skills")
     for code, zh, en in (
@@ -122,20 +122,20 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
         ("db-recovery", "数据库恢复", "Database recovery"),
     ):
         form = _new_entry(page, "new-skill-h")
-        form.locator("[name=code]").fill(code)
-        form.locator("[name=name_zh]").fill(zh)
-        form.locator("[name=name_en]").fill(en)
-        form.locator("[name=request_type]").select_option("fault")
-        form.locator("[name=category]").select_option(label="Database")
+        form.get_by_label("Code", exact=True).fill(code)
+        form.get_by_label("Name (Chinese)", exact=True).fill(zh)
+        form.get_by_label("Name (English)", exact=True).fill(en)
+        form.get_by_label("Request type", exact=True).select_option("fault")
+        form.get_by_label("Category", exact=True).select_option(label="Database")
         with page.expect_navigation():
             form.get_by_role("button", name="Add skill").click()
-        expect(page.locator("main")).to_contain_text(en)
+        expect(page.locator(f"input[value='{en}']")).to_have_count(1)
     admin.check("two skills")
 
     # ---- the SLA policy 金牌: P1 response 1 h, resolution 2 h, round the clock --------------
     admin.goto("/staff/admin/sla-policies", "SLA policies")
     form = _new_entry(page, "new-policy-h")
-    form.locator("[name=name]").fill("金牌")
+    form.get_by_label("Policy name", exact=True).fill("金牌")
     with page.expect_navigation():
         form.get_by_role("button", name="Create policy").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("金牌")
@@ -150,10 +150,11 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
 
     # ---- the organisation, on that policy ----------------------------------------------------
     admin.goto("/staff/admin/organisations", "organisations")
+    page.locator("section[aria-labelledby=org-new-h] summary").click()
     form = _new_entry(page, "org-new-h")
-    form.locator("[name=code]").fill("HDZZ")
-    form.locator("[name=name]").fill("华东制造有限公司")
-    form.locator("[name=sla_policy]").select_option(label="金牌")
+    form.get_by_label("Organisation code", exact=True).fill("HDZZ")
+    form.get_by_label("Organisation name", exact=True).fill("华东制造有限公司")
+    form.get_by_label("SLA policy", exact=True).select_option(label="金牌")
     with page.expect_navigation():
         form.get_by_role("button", name="Create organisation").click()
     expect(page.locator("[name=sla_policy] option:checked")).to_have_text("金牌")
@@ -161,11 +162,12 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
 
     # ---- the admin invites an engineer, who sets a password from the mail --------------------
     admin.goto("/staff/admin/staff", "staff")
+    page.locator("section[aria-labelledby=staff-invite-h] summary").click()
     form = _new_entry(page, "staff-invite-h")
-    form.locator("[name=name]").fill("张强")
-    form.locator("[name=email]").fill(ENGINEER_EMAIL)
-    form.locator("input[name=roles][value=engineer]").check()
-    form.locator("[name=department_id]").select_option(label="Technical support")
+    form.get_by_label("Name", exact=True).fill("张强")
+    form.get_by_label("E-mail", exact=True).fill(ENGINEER_EMAIL)
+    form.get_by_label("Engineer", exact=True).check()
+    form.get_by_label("Department", exact=True).select_option(label="Technical support")
     with page.expect_navigation():
         form.get_by_role("button", name="Send the invitation").click()
     expect(page.locator(".flash")).to_contain_text("张强")
@@ -276,5 +278,5 @@ def _set_password_zh(person, link: str, password: str) -> None:
     page.locator("input[name=new_password]").fill(password)
     page.locator("input[name=repeat_password]").fill(password)
     with page.expect_navigation():
-        page.locator("form button[type=submit]").click()
+        page.locator("main button.button-primary").click()
     expect(page).to_have_url(re.compile(r"/login"))
