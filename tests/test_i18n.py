@@ -11,7 +11,12 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES = ROOT / "portal" / "translations"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
-METHOD_MAP = [("portal/**.py", "python"), ("portal/**/templates/**.html", "jinja2")]
+# the same as babel.cfg: Python, the HTML templates and the plain-text (mail) templates
+METHOD_MAP = [
+    ("portal/**.py", "python"),
+    ("portal/**/templates/**.html", "jinja2"),
+    ("portal/**/templates/**.txt", "jinja2"),
+]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
@@ -21,7 +26,7 @@ def _source_messages() -> set[str]:
         str(ROOT),
         METHOD_MAP,
         keywords={**KEYWORDS},
-        options_map={"portal/**/templates/**.html": {}},
+        options_map={"portal/**/templates/**.html": {}, "portal/**/templates/**.txt": {}},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
