@@ -99,6 +99,11 @@ def test_customer_submits_a_request_by_keyboard_alone(visit, live_desk):
     expect(consultation).to_be_checked()
     assert_focus_shown(page, "the chosen type radio")
 
+    # the category: a select of the desk's list, left as it is (not chosen)
+    keys.press("Tab")
+    expect(page.locator("select[name=category]")).to_be_focused()
+    assert_focus_shown(page, "the category select")
+
     # the urgency: Tab lands on the checked radio (P3 by default), ArrowUp chooses P2
     keys.press("Tab")
     expect(page.locator("input[name=urgency][value=P3]")).to_be_focused()
