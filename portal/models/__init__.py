@@ -5,6 +5,7 @@ from .base import Base, utcnow
 from .delivery import Delivery, DeliveryCriterion, DeliveryItem, Signature
 from .feedback import Feedback, ImprovementMeasure
 from .handling import HandlingRecord, HandlingStep
+from .inbound import InboundMail
 from .notify import EmailOutbox, Notification
 from .organisation import Department, Organisation
 from .plans import ServicePlan
@@ -47,6 +48,7 @@ __all__ = [
     "HandlingRecord",
     "HandlingStep",
     "ImprovementMeasure",
+    "InboundMail",
     "LoginSession",
     "Message",
     "Notification",

@@ -20,6 +20,7 @@ from email.utils import formatdate
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.domain.mail_ids import message_id, sender_domain
 from portal.domain.masking import mask_email
 from portal.models import EmailOutbox
 from portal.queue import enqueue_after_commit
@@ -123,8 +124,8 @@ def build(row: EmailOutbox, settings: MailSettings) -> EmailMessage:
     msg["To"] = row.to_address
     msg["Subject"] = row.subject
     msg["Date"] = formatdate(localtime=False)
-    domain = settings.sender.rsplit("@", 1)[-1] or "localhost"
-    msg["Message-ID"] = f"<outbox-{row.id}@{domain}>"
+    number = (row.meta or {}).get("number")
+    msg["Message-ID"] = message_id(row.id, number, sender_domain(settings.sender))
     msg.set_content(row.body_text)
     if row.body_html:
         msg.add_alternative(row.body_html, subtype="html")
