@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from portal.models import utcnow
 from portal.services import audit
@@ -130,7 +131,8 @@ def test_the_filters(make_client, factory, db_session):
     assert len(sentences(action="organisation.")) == 2  # updated and merged
     assert sentences(object_type="service_request", object_id=sr.number)
     assert all(sr.number in s for s in sentences(object_id=sr.number))
-    today = datetime.now(UTC).date()
+    # the dates are the desk's days (Asia/Shanghai here), not UTC's: 18:00 UTC is already tomorrow
+    today = datetime.now(ZoneInfo(client.application.config["PORTAL_TIMEZONE"])).date()
     assert sentences(since=today.isoformat(), until=today.isoformat())
     assert sentences(until=(today - timedelta(days=2)).isoformat()) == []
     # the action filter is a select of the known actions, labelled
