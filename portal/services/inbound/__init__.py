@@ -56,3 +56,10 @@ def receive(session: Session, raw: bytes, mailbox: str, now: datetime) -> tuple[
         return taken, False
     savepoint.commit()
     return row, True
+
+
+def process(session: Session, row: InboundMail, now: datetime) -> str:
+    """Decide what a received mail becomes (in the caller's transaction) and return its status.
+    Every way in (IMAP, ``portal mail receive``) calls ``receive`` and then this. Until the
+    processing lands (issue 13), a received mail stays ``received``."""
+    return row.status
