@@ -19,6 +19,7 @@ from portal.customer import (  # noqa: E402,F401  (routes register on bp)
     account_views,
     colleague_views,
     delivery_views,
+    notification_views,
     password_views,
     privacy_views,
     sla_views,

@@ -1,5 +1,6 @@
-"""The dispatcher's board, the notifications (badge and list) and the supervisor's explanation to
-the customer on an escalated request (docs/product.md §4 and §2 step 4)."""
+"""The dispatcher's board, the notifications (page, badge and mark read, shared with the customer's:
+portal/web/notification_pages.py) and the supervisor's explanation to the customer on an
+escalated request (docs/product.md §4 and §2 step 4)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,10 @@ from flask_login import current_user
 
 from portal.db import db
 from portal.models import utcnow
-from portal.presentation import notices
 from portal.services import board as board_service
 from portal.services import escalation
 from portal.staff import bp
-from portal.web import panels
+from portal.web import notification_pages, panels
 from portal.web.auth import actor
 from portal.web.forms import CONTROL_CHARACTERS_REMOVED
 from portal.web.input_guard import removed_fields
@@ -51,30 +51,19 @@ def board():
 
 @bp.get("/notifications")
 def notifications():
-    items = escalation.latest_notifications(db.session, current_user.id)
-    return render_template(
-        "staff/notifications.html",
-        items=items,
-        describe=notices.describe,
-        unread_here=sum(1 for n in items if n.read_at is None),
-    )
+    response = make_response(notification_pages.page("staff"))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/notifications/badge")
 def notifications_badge():
-    count = escalation.unread_count(db.session, current_user.id)
-    return render_template("staff/_notif_badge.html", unread=count)
+    return notification_pages.badge("staff")
 
 
 @bp.post("/notifications/read")
 def notifications_read():
-    raw = request.form.get("id")
-    notification_id = int(raw) if raw and raw.isdigit() else None
-    escalation.mark_read(db.session, current_user.id, utcnow(), notification_id)
-    db.session.commit()
-    if wants_fragment():
-        return notifications_badge()
-    return redirect(url_for("staff.notifications"))
+    return notification_pages.mark_read("staff")
 
 
 # --- the supervisor's explanation (向客户说明原因) -------------------------------------------
