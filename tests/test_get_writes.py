@@ -200,6 +200,9 @@ def _extra_urls(side: str, db_session) -> list[str]:
             "/?status=cancelled",
             "/?scope=organisation",
             "/?q=13812345678",
+            # the notifications page (tests/notifications_pages/): its filter and older pages
+            "/notifications?show=unread",
+            "/notifications?before=999999",
         ]
     from portal.services.queue import VIEWS
 
@@ -209,6 +212,8 @@ def _extra_urls(side: str, db_session) -> list[str]:
         "/staff/queue?q=13812345678",
         "/staff/queue?view=all&sort=due&dir=desc",
         "/staff/measures?state=all",
+        "/staff/notifications?show=unread",
+        "/staff/notifications?show=all&before=999999",
         "/staff/measures?state=done",
         "/staff/admin/audit?action=feedback.given",
         "/staff/admin/calendars?year=2027",
