@@ -3,8 +3,9 @@
 One fault request through the template's six steps, each person in their own browser and only
 through the pages: the customer submits it with a screenshot; the supervisor finds it in the
 queue and classifies it; the dispatcher assigns it from the ranked candidates and adds a
-collaborator; the engineer logs a step and asks the customer something; the customer answers;
-the engineer delivers; the customer draws a signature and fails the acceptance with an unmet
+collaborator; the engineer logs a step and asks the customer something; the customer finds it on
+their notifications page, marks it read, follows it to the request and answers; the engineer
+delivers; the customer draws a signature and fails the acceptance with an unmet
 item; the staff side sees the rework; the engineer reworks and delivers again; the customer
 passes it with a drawn signature and rates the service; the request is closed with the rating.
 
@@ -254,6 +255,28 @@ def test_a_whole_day_at_the_desk(visit, live_desk, tmp_path, locale):
     expect(asked).to_contain_text(w("Asked the customer"))
     expect(asked).to_contain_text(question)
     engineer.check("asked the customer")
+
+    # ---- (4b) the customer reads the notification on their page and marks it read -----------
+    customer.goto("/notifications", "notifications with the question")
+    group = cp.locator("article.notif-group", has=cp.locator("h3", has_text=number)).first
+    expect(group.locator("h3")).to_contain_text(title)
+    told = group.locator("li.notif-unread[data-kind=cooperation_requested]")
+    expect(told).to_have_count(1)
+    expect(told.locator("a.notif-text")).to_have_attribute(
+        "href", f"/requests/{number}#panel-answer"
+    )
+    badge = cp.locator("#notif-badge .badge")
+    unread = int(badge.get_attribute("data-unread"))
+    told_id = told.get_attribute("id")
+    told.get_by_role("button", name=re.compile("^" + re.escape(w("Mark read")))).click()
+    expect(cp.locator(f"#{told_id}")).to_have_class(re.compile(r"\bnotif-read\b"))
+    if unread > 1:
+        expect(badge).to_have_attribute("data-unread", str(unread - 1))
+    else:
+        expect(badge).to_have_count(0)
+    customer.check("notification marked read")
+    cp.locator(f"#{told_id} a.notif-text").click()
+    expect(cp).to_have_url(re.compile(rf"/requests/{number}#panel-answer$"))
 
     # ---- (5) the customer sees the question and answers it ----------------------------------
     customer.goto(f"/requests/{number}", "request with a question")
