@@ -275,6 +275,7 @@ def test_a_whole_day_at_the_desk(visit, live_desk, tmp_path, locale):
     else:
         expect(badge).to_have_count(0)
     customer.check("notification marked read")
+    customer.shot(f"customer-notifications-{tag}")
     cp.locator(f"#{told_id} a.notif-text").click()
     expect(cp).to_have_url(re.compile(rf"/requests/{number}#panel-answer$"))
 
