@@ -116,3 +116,26 @@ def test_the_places_the_links_lead_to_exist_on_the_request_pages(make_client, fa
     html = staff.get(f"/staff/requests/{sr.number}").get_data(as_text=True)
     for anchor in ("panel-progress", "panel-reply", "panel-sla", "panel-deliver"):
         assert f'id="{anchor}"' in html, anchor
+
+
+def test_a_notification_about_no_request_has_its_own_group_and_link(client, factory, db_session):
+    owner = factory.staff("engineer")
+    due = utcnow().isoformat()
+    add(
+        db_session,
+        owner,
+        "measure_overdue:7",
+        None,
+        number="FB-20261201-001",
+        measure="加值班",
+        due=due,
+    )
+    db_session.commit()
+    client.login(owner)
+    html = client.get("/staff/notifications?show=bogus").get_data(as_text=True)
+    group = part(html, r'<article class="notif-group.*?</article>')
+    assert '<span class="number">FB-20261201-001</span>' in group
+    assert "/staff/requests/" not in group  # no request to open
+    assert 'href="/staff/measures"' in group
+    assert "“加值班” passed its deadline" in group
+    assert 'aria-current="page">All' in html  # an unknown filter reads as all
