@@ -6,6 +6,7 @@ digest of the day exists at most once in the database."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,14 +22,24 @@ def digest_job_id(day: date) -> str:
     return f"digest-{day.isoformat()}"
 
 
-def ensure_digest(conn: Redis, q: Queue, now: datetime, timezone: str, hour: int) -> date | None:
-    """Enqueue the digest of the desk day of ``now`` if its hour has come and it was not
-    enqueued yet; returns the day when it enqueued it."""
+def ensure_digest(
+    conn: Redis,
+    q: Queue,
+    now: datetime,
+    timezone: str,
+    hour: int,
+    wanted: Callable[[], bool] = lambda: True,
+) -> date | None:
+    """Enqueue the digest of the desk day of ``now`` if its hour has come, someone wants one
+    (``wanted``, asked only then) and it was not enqueued yet; returns the day when it did."""
     local = now.astimezone(ZoneInfo(timezone))
     if local.hour < hour:
         return None
     day = local.date()
-    if not conn.set(f"portal:digest-enqueued:{day.isoformat()}", "1", nx=True, ex=3 * 86400):
+    flag = f"portal:digest-enqueued:{day.isoformat()}"
+    if conn.exists(flag) or not wanted():
+        return None
+    if not conn.set(flag, "1", nx=True, ex=3 * 86400):
         return None
     q.enqueue(
         "portal.jobs_digest.run_digest",

@@ -40,6 +40,18 @@ def digest_key(account_id: int, day: date) -> str:
     return f"digest:{account_id}:{day.isoformat()}"
 
 
+def anyone_wants(session: Session) -> bool:
+    """Whether anyone chose the digest for anything (else no digest job is needed)."""
+    return (
+        session.scalar(
+            select(NotificationPreference.id)
+            .where(NotificationPreference.mode == "digest")
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def candidates(session: Session) -> list[int]:
     """The active people with an address who chose the digest for some category."""
     return list(
