@@ -83,6 +83,7 @@ def test_a_chinese_reader_gets_it_in_chinese_whoever_triggered_it(
     text = body_text(message)
     assert chinese in text and english not in text
     assert "服务台" in text and "Service Desk" not in text
+    assert "安全邮件(邀请、重置密码)总会发送。" in text and "Security mail" not in text
     assert message["Subject"].startswith(f"[{sr.number}] ")
 
 
