@@ -137,9 +137,7 @@ def test_a_notice_mail_holds_no_raw_contact_data(db_session, factory):
         name="王小明", phone="13912345678", email="wang.xiaoming@customer.example"
     )
     engineer = factory.staff("engineer")
-    sr = factory.request(
-        contact, title="请回电 13912345678 或写信 wang.xiaoming@customer.example"
-    )
+    sr = factory.request(contact, title="请回电 13912345678 或写信 wang.xiaoming@customer.example")
     # the params carry the masked name, as every caller of notify passes it
     params = {"number": sr.number, "who": "王**"}
     notify(db_session, engineer.id, "customer_reply", sr.id, params, "t:pii")
