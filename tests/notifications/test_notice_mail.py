@@ -57,6 +57,7 @@ def test_a_notice_arrives_by_mail_in_english_with_number_id_style_and_link(
         (sr.number, _mails_to(db_session, customer.email)[0].id)
     ]
     assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Auto-Response-Suppress"] == "All"
     text = body_text(message)
     assert f"{sr.number}: the service desk explains a delay." in text
     assert "生产系统无法登录" in text  # the recipient is on the request: its title is shown
