@@ -9,6 +9,9 @@ import css_inline
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+# our own stylesheet only: never fetch one from the network while rendering a mail
+INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+
 # the desk's language when the recipient chose none (docs/product.md: Chinese first)
 DEFAULT_LOCALE = "zh_CN"
 
@@ -37,7 +40,7 @@ def render_mail(name: str, locale: str | None, /, **ctx) -> RenderedMail:
         text = render_template(f"mail/{name}.txt", **ctx)
         html = render_template(f"mail/{name}.html", **ctx)
     # mail clients drop <style>: its rules go into style attributes
-    html = css_inline.inline(html)
+    html = INLINER.inline(html)
     # one line: a header cannot carry a line break
     subject = " ".join(subject.split())
     return RenderedMail(subject=subject, text=text.strip() + "\n", html=html)
