@@ -64,6 +64,8 @@ def load_settings(instance_path: str) -> dict:
         # a lost Redis or a dead worker missed
         "SLA_SWEEP_SECONDS": float(os.environ.get("SLA_SWEEP_SECONDS", "30")),
         "SLA_SWEEP_LOOKBACK_HOURS": float(os.environ.get("SLA_SWEEP_LOOKBACK_HOURS", "168")),
+        # the daily digest of notifications goes out from this hour, desk time (0-23)
+        "DIGEST_HOUR": int(os.environ.get("DIGEST_HOUR", "8")),
         # the dispatcher board re-reads itself this often (seconds)
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "15")),
         "SESSION_COOKIE_HTTPONLY": True,

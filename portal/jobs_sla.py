@@ -140,6 +140,13 @@ def sweep() -> dict:
             send_mail(mail_id)
         finished = _now()
         redis_conn().set(timers.LAST_SWEEP_KEY, finished.isoformat())
+        # the daily digest, once its hour has come (portal/jobs_digest.py)
+        from portal.jobs_digest import ensure_digest
+        from portal.services import digest
+
+        hour = int(app.config.get("DIGEST_HOUR", 8))
+        ensure_digest(redis_conn(), q, finished, tz, hour, lambda: digest.anyone_wants(session))
+        session.rollback()
         took = time.perf_counter() - started
         return {
             "fired": fired,

@@ -1,7 +1,7 @@
 """The customer's account page: name, language, password, active sessions."""
 
 from portal.customer import bp
-from portal.web import account
+from portal.web import account, notification_settings
 
 TEMPLATE = "customer/account.html"
 
@@ -24,3 +24,13 @@ def account_password():
 @bp.post("/account/logout-everywhere")
 def account_logout_everywhere():
     return account.log_out_everywhere(TEMPLATE, "customer", "customer.login")
+
+
+@bp.get("/account/notifications", endpoint="notification_settings")
+def account_notification_settings():
+    return notification_settings.settings_page("customer")
+
+
+@bp.post("/account/notifications", endpoint="notification_settings_save")
+def account_notification_settings_save():
+    return notification_settings.save_settings("customer", "customer.notification_settings")

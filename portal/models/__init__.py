@@ -9,6 +9,7 @@ from .inbound import InboundMail
 from .notify import EmailOutbox, Notification
 from .organisation import Department, Organisation
 from .plans import ServicePlan
+from .preferences import DigestWatermark, NotificationPreference
 from .privacy import ContactReveal
 from .records import AuditEvent, ContactImport, DeskSetting, NumberSequence, VaguePhrase
 from .service_request import (
@@ -42,6 +43,7 @@ __all__ = [
     "DeliveryCriterion",
     "DeliveryItem",
     "Department",
+    "DigestWatermark",
     "DeskSetting",
     "EmailOutbox",
     "Feedback",
@@ -52,6 +54,7 @@ __all__ = [
     "LoginSession",
     "Message",
     "Notification",
+    "NotificationPreference",
     "NumberSequence",
     "Organisation",
     "ServicePlan",

@@ -13,7 +13,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,8 +28,7 @@ from portal.models import (
     ServiceRequest,
     SlaEvent,
 )
-from portal.presentation.notices import describe, subject
-from portal.services import audit, outbox
+from portal.services import audit
 from portal.services.notifications import notify
 from portal.services.timers import Deadline
 
@@ -135,20 +133,8 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
     mails = session.info.setdefault("portal_sla_mails", [])
     for person in recipients(session, sr, deadline.kind, measure):
         key = f"sla:{sr.id}:{deadline.kind}:{deadline.due_epoch}:{person.id}"
-        notify(session, person.id, deadline.kind, sr.id, params, dedupe_key=key)
-        if person.email:
-            with force_locale(person.locale or "zh_CN"):
-                mail = outbox.add(
-                    session,
-                    to_address=person.email,
-                    subject=subject(deadline.kind, params),
-                    body_text=describe(deadline.kind, params) + "\n\n" + _("— Service Desk"),
-                    dedupe_key=key,
-                    meta={"request_id": sr.id, "kind": deadline.kind},
-                    enqueue=False,  # the firing job sends them after its commit
-                )
-                if mail is not None:
-                    mails.append(mail.id)
+        # the notification and its mail (sent by the firing job after its commit)
+        notify(session, person.id, deadline.kind, sr.id, params, dedupe_key=key, mails=mails)
         told.append(person.id)
     if fam == "feedback_close":
         _close_without_feedback(session, sr, deadline, now)

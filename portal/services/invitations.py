@@ -158,17 +158,15 @@ def _queue_link_mail(
         minutes=int(age.total_seconds() // 60),
         staff=account.kind == AccountKind.STAFF.value,
     )
-    row = outbox.add(
+    outbox.add(
         session,
         to_address=account.email,
         subject=mail.subject,
         body_text=mail.text,
+        body_html=mail.html,
         dedupe_key=dedupe_key,
         meta={"kind": f"password_{purpose}", "account_id": account.id},
     )
-    if row is not None and mail.html:
-        row.body_html = mail.html
-        session.flush()
 
 
 def invite(session: Session, account: Account, *, actor: Actor, now: datetime) -> None:

@@ -67,6 +67,7 @@ def add(
     to_address: str,
     subject: str,
     body_text: str,
+    body_html: str | None = None,
     dedupe_key: str | None = None,
     meta: dict | None = None,
     enqueue: bool = True,
@@ -82,6 +83,7 @@ def add(
         to_address=to_address,
         subject=subject[:300],
         body_text=body_text,
+        body_html=body_html,
         dedupe_key=dedupe_key,
         meta=meta,
     )
@@ -126,6 +128,9 @@ def build(row: EmailOutbox, settings: MailSettings) -> EmailMessage:
     msg["Date"] = formatdate(localtime=False)
     number = (row.meta or {}).get("number")
     msg["Message-ID"] = message_id(row.id, number, sender_domain(settings.sender))
+    # a machine's mail (RFC 3834): auto-responders and Outlook's out-of-office stay quiet
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(row.body_text)
     if row.body_html:
         msg.add_alternative(row.body_html, subtype="html")

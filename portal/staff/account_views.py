@@ -1,7 +1,7 @@
 """A staff member's account page: name, language, password, active sessions."""
 
 from portal.staff import bp
-from portal.web import account
+from portal.web import account, notification_settings
 
 TEMPLATE = "staff/account.html"
 
@@ -24,3 +24,13 @@ def account_password():
 @bp.post("/account/logout-everywhere")
 def account_logout_everywhere():
     return account.log_out_everywhere(TEMPLATE, "staff", "staff.login")
+
+
+@bp.get("/account/notifications", endpoint="notification_settings")
+def account_notification_settings():
+    return notification_settings.settings_page("staff")
+
+
+@bp.post("/account/notifications", endpoint="notification_settings_save")
+def account_notification_settings_save():
+    return notification_settings.save_settings("staff", "staff.notification_settings")

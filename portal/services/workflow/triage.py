@@ -31,7 +31,7 @@ from portal.models import (
 )
 from portal.presentation.labels import PRIORITY_LABELS
 from portal.presentation.presenters import free_text
-from portal.services import audit, catalogue, outbox
+from portal.services import audit, catalogue, outbox, preferences
 from portal.services import lifecycle as lifecycle_service
 from portal.services.availability import desk_today
 from portal.services.calendars import desk_timezone
@@ -272,6 +272,7 @@ def assign(
         sr.id,
         {"number": sr.number, "title": sr.title, "priority": sr.priority or sr.proposed_urgency},
         dedupe_key=f"assigned:{record.id}",
+        mail=False,  # the assignment has its own, fuller mail (below)
     )
     _assignment_mail(session, sr, handler, record)
     return record
@@ -283,7 +284,7 @@ def _assignment_mail(
     """The assignment notice by e-mail, in the handler's language: number, title, priority,
     organisation and briefing. Never the contact's details: free text goes out with PII masked
     (a mail is read outside the portal, and logged when no mail server is set)."""
-    if not handler.email:
+    if not handler.email or preferences.mode_for_kind(session, handler.id, "assigned") != "instant":
         return
 
     organisation = session.scalar(
