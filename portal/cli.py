@@ -30,6 +30,9 @@ def register_commands(app: Flask) -> None:
     from portal.audit_cli import audit_group
 
     app.cli.add_command(audit_group)
+    from portal.mail_cli import mail_group
+
+    app.cli.add_command(mail_group)
 
 
 @click.group("db")
