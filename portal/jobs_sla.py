@@ -113,6 +113,12 @@ def sweep() -> dict:
                 deadlines.extend(timers.deadlines_for(sr, timers.policy_of(policies, sr), tz))
         for measure, request_id in timers.overdue_measures(session, now):
             deadlines.append(timers.measure_deadline(measure, request_id, tz))
+        soon = timers.measures_due_soon(session, now)
+        calendar = timers.desk_calendar(session) if soon else None
+        for measure, request_id in soon:
+            found = timers.measure_due_soon(measure, request_id, tz, calendar)
+            if found is not None:
+                deadlines.append(found)
         deadlines = timers.drop_fired(session, deadlines)
         session.rollback()
         due = [d for d in deadlines if d.fire_at <= now]
@@ -122,7 +128,7 @@ def sweep() -> dict:
             sr = session.get(ServiceRequest, d.request_id)
             if sr is None:
                 continue
-            if d.kind.startswith("measure_overdue:"):
+            if d.kind.startswith(timers.MEASURE_KINDS):
                 fired += int(_fire(session, sr, d))
                 continue
             # re-read: the request may have changed since the candidates were read

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, true
+from sqlalchemy import ForeignKey, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -19,6 +19,8 @@ class Organisation(Base):
     # Whether contacts may see / reply to their colleagues' requests (org admins always may).
     colleagues_may_view: Mapped[bool] = mapped_column(default=False)
     colleagues_may_reply: Mapped[bool] = mapped_column(default=False)
+    # whether its org admins are told of every hand-off on its requests, as the contact is
+    notify_org_admins: Mapped[bool] = mapped_column(default=False, server_default=false())
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id"))
     # the SLA policy its requests are submitted under; NULL: the built-in one (标准)
     sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))

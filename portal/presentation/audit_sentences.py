@@ -226,6 +226,7 @@ FIELDS = {
     "calendar": _l("calendar"),
     "colleagues_may_view": _l("colleagues may view"),
     "colleagues_may_reply": _l("colleagues may reply"),
+    "notify_org_admins": _l("org admins told of hand-offs"),
     "feedback_window_days": _l("feedback window (working days)"),
     "email": _l("e-mail"),
     "phone": _l("phone"),

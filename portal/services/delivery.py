@@ -27,7 +27,7 @@ from portal.models import (
     ServiceRequest,
     Signature,
 )
-from portal.services import attachments, audit
+from portal.services import attachments, audit, handoffs
 from portal.services import lifecycle as lifecycle_service
 from portal.services.numbers import next_number
 
@@ -266,6 +266,7 @@ def deliver(
             saved.append(att)
     dlv.content_hash = _hash_of(dlv, item_rows, crit_rows, files)
     sr.delivered_at = now
+    handoffs.delivery_ready(session, sr, dlv)
     audit.record(
         session,
         actor,
@@ -378,6 +379,7 @@ def accept(
         content_hash=integrity.current_hash,
     )
     session.add(sig)
+    handoffs.acceptance_decided(session, sr, dlv, account.id)
     if decision.result == rules.FAIL:
         sr.rework_count += 1
     else:

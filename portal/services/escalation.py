@@ -14,34 +14,29 @@ from datetime import datetime
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain.sla import family
-from portal.models import (
-    Account,
-    AccountRole,
-    ImprovementMeasure,
-    Message,
-    Notification,
-    ServiceRequest,
-    SlaEvent,
-)
-from portal.services import audit
+from portal.models import Account, ImprovementMeasure, Message, ServiceRequest, SlaEvent
+from portal.services import audit, handoffs
 from portal.services.notifications import notify
 from portal.services.timers import Deadline
 
-# whom each kind of event tells; "handler", "contact", "owner" are people on the request
+# whom each kind of event tells; "handler", "contact", "owner" are people on the request;
+# "customer" is the contact and, where the organisation wants it, its org admins
+# (portal.services.handoffs.customer_side)
 RECIPIENTS: dict[str, tuple[str, ...]] = {
     "warn": ("handler", "dispatcher"),
     "breach": ("supervisor",),
     "escalation": ("admin",),
     "not_started": ("dispatcher",),
     "feedback_invite": ("contact",),
+    "acceptance_reminder": ("customer",),
     "feedback_reminder": ("contact",),
     "feedback_close": (),
     "measure_overdue": ("owner", "supervisor"),
+    "measure_due_soon": ("owner",),
 }
 LEVEL = {"breach": 1, "escalation": 2}
 # the notices that ask for feedback while its window is open (once it passed, the request closes)
@@ -50,31 +45,19 @@ FEEDBACK_NOTICES = ("feedback_invite", "feedback_reminder")
 # --- firing ------------------------------------------------------------------------------------
 
 
-def _staff_with(session: Session, roles: set[str]) -> list[Account]:
-    if not roles:
-        return []
-    return list(
-        session.scalars(
-            select(Account)
-            .join(AccountRole, AccountRole.account_id == Account.id)
-            .where(AccountRole.role.in_(roles), Account.active.is_(True))
-            .distinct()
-            .order_by(Account.id)
-        )
-    )
-
-
 def recipients(
     session: Session, sr: ServiceRequest, kind: str, measure: ImprovementMeasure | None = None
 ) -> list[Account]:
     wanted = RECIPIENTS.get(family(kind), ())
     roles = {w for w in wanted if w in ("dispatcher", "supervisor", "admin")}
-    people: dict[int, Account] = {a.id: a for a in _staff_with(session, roles)}
+    people: dict[int, Account] = {a.id: a for a in handoffs.staff_with(session, roles)}
     ids = []
     if "handler" in wanted and sr.handler_id:
         ids.append(sr.handler_id)
     if "contact" in wanted:
         ids.append(sr.contact_id)
+    if "customer" in wanted:
+        ids.extend(handoffs.customer_side(session, sr))
     if "owner" in wanted and measure is not None:
         ids.append(measure.owner_id)
     for account_id in ids:
@@ -98,7 +81,7 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
     caller's transaction. False when it was already recorded (nothing else is written)."""
     fam = family(deadline.kind)
     measure = None
-    if fam == "measure_overdue":
+    if fam in ("measure_overdue", "measure_due_soon"):
         measure = session.get(ImprovementMeasure, int(deadline.kind.split(":", 1)[1]))
     savepoint = session.begin_nested()
     try:
@@ -126,6 +109,7 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
         params["percent"] = _warn_percent(session, sr)
     if measure is not None:
         params["measure"] = measure.measure[:80]
+        params["day"] = measure.deadline.isoformat()
     before_level = sr.escalation_level
     if fam in LEVEL and sr.escalation_level < LEVEL[fam]:
         sr.escalation_level = LEVEL[fam]
@@ -160,6 +144,10 @@ def _shown_due(sr: ServiceRequest, deadline: Deadline) -> datetime:
     # a warning and a reminder tell the deadline ahead; the others the one that passed
     if deadline.kind in FEEDBACK_NOTICES:
         return feedback_window_end(sr, deadline)
+    if deadline.kind == "acceptance_reminder":
+        from portal.services.timers import acceptance_window
+
+        return acceptance_window(sr, deadline.due_at)[1]
     return deadline.due_at
 
 
@@ -211,13 +199,12 @@ def explain_to_customer(
     session.add(message)
     session.flush()
     sr.updated_at = now
-    notify(
+    handoffs.tell_customer(
         session,
-        sr.contact_id,
+        sr,
         "sla_explanation",
-        sr.id,
-        {"number": sr.number},
-        dedupe_key=f"sla_explanation:{message.id}",
+        {"number": sr.number, "title": sr.title},
+        f"sla_explanation:{message.id}",
     )
     audit.record(
         session,
@@ -230,41 +217,3 @@ def explain_to_customer(
     )
     session.flush()
     return message
-
-
-# --- notifications -----------------------------------------------------------------------------
-
-
-def unread_count(session: Session, account_id: int, cap: int = 99) -> int:
-    """Unread notifications, counted up to ``cap`` + 1 (the badge says "99+")."""
-    return session.scalar(
-        select(func.count()).select_from(
-            select(Notification.id)
-            .where(Notification.recipient_id == account_id, Notification.read_at.is_(None))
-            .limit(cap + 1)
-            .subquery()
-        )
-    )
-
-
-def latest_notifications(session: Session, account_id: int, limit: int = 50):
-    return list(
-        session.scalars(
-            select(Notification)
-            .where(Notification.recipient_id == account_id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def mark_read(session: Session, account_id: int, now: datetime, notification_id: int | None) -> int:
-    """Mark one (or, with None, every) unread notification of ``account_id`` read."""
-    stmt = update(Notification).where(
-        Notification.recipient_id == account_id, Notification.read_at.is_(None)
-    )
-    if notification_id is not None:
-        stmt = stmt.where(Notification.id == notification_id)
-    return session.execute(
-        stmt.values(read_at=now).execution_options(synchronize_session=False)
-    ).rowcount

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from portal.domain import feedback as rules
 from portal.domain import lifecycle
 from portal.models import Account, Feedback, ImprovementMeasure, ServiceRequest
-from portal.services import audit
+from portal.services import audit, handoffs
 from portal.services import lifecycle as lifecycle_service
 from portal.services.delivery import InvalidInput
 from portal.services.numbers import next_number
@@ -119,6 +119,8 @@ def give(
     )
     if draft is not None:
         _add_measure(session, actor, fb, draft, now)
+    handoffs.feedback_received(session, sr, fb)
+    handoffs.request_closed(session, sr, actor_id=account.id)
     session.flush()
     return fb
 
@@ -154,6 +156,7 @@ def _add_measure(
             "deadline": row.deadline.isoformat(),
         },
     )
+    handoffs.measure_assigned(session, row, fb, actor_id=actor.account_id)
     return row
 
 
@@ -339,5 +342,6 @@ def close_if_feedback_window_passed(
         {"window_seconds": int(window.total_seconds())},
     )
     sr.closed_at = now
+    handoffs.request_closed(session, sr, actor_id=None)
     session.flush()
     return True

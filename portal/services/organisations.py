@@ -49,6 +49,8 @@ class OrganisationSettings:
     name: str
     colleagues_may_view: bool = False
     colleagues_may_reply: bool = False
+    # org admins are told of hand-offs on the organisation's requests, as the contact is
+    notify_org_admins: bool = False
     calendar_id: int | None = None  # None: the desk's default calendar
     feedback_window_days: int = DEFAULT_FEEDBACK_DAYS
     # the SLA policy its requests are measured against (None: the built-in one); a change
@@ -69,6 +71,7 @@ def _display(session: Session, org: Organisation) -> dict[str, object]:
         "name": org.name,
         "colleagues_may_view": _yes_no(org.colleagues_may_view),
         "colleagues_may_reply": _yes_no(org.colleagues_may_reply),
+        "notify_org_admins": _yes_no(org.notify_org_admins),
         "calendar": calendar.name if calendar is not None else "default",
         "feedback_window_days": org.feedback_window_days,
         "sla_policy": policy.name if policy is not None else defaults.BUILTIN_POLICY_NAME,
@@ -145,6 +148,7 @@ def create(
         name=name,
         colleagues_may_view=bool(settings.colleagues_may_view),
         colleagues_may_reply=bool(settings.colleagues_may_reply),
+        notify_org_admins=bool(settings.notify_org_admins),
         calendar_id=settings.calendar_id,
         feedback_window_days=settings.feedback_window_days,
         sla_policy_id=_policy_id(session, settings.sla_policy_id),
@@ -178,6 +182,7 @@ def update(
     org.name = name
     org.colleagues_may_view = bool(settings.colleagues_may_view)
     org.colleagues_may_reply = bool(settings.colleagues_may_reply)
+    org.notify_org_admins = bool(settings.notify_org_admins)
     org.calendar_id = settings.calendar_id
     org.feedback_window_days = settings.feedback_window_days
     org.sla_policy_id = _policy_id(session, settings.sla_policy_id)

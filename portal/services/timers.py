@@ -46,6 +46,12 @@ DEFAULT_ESCALATE_AFTER_MINUTES = defaults.DEFAULT_ESCALATE_AFTER_MINUTES
 # overdue-not-started when no response target is known
 DEFAULT_NOT_STARTED = timedelta(hours=8)
 FEEDBACK_WINDOW_WORKING_DAYS = 3
+# a delivery waits this many working days for its acceptance; the customer is reminded a working
+# day before the end (nothing happens by itself at the end: the handler follows it up)
+ACCEPTANCE_WINDOW_WORKING_DAYS = 3
+# a measure's owner is told it is due soon at this hour (desk time) of the working day before
+MEASURE_DUE_SOON_HOUR = 9
+MEASURE_KINDS = ("measure_overdue:", "measure_due_soon:")
 
 LAST_SWEEP_KEY = "portal:sla:last_sweep"
 
@@ -192,6 +198,12 @@ def feedback_window_of(sr: ServiceRequest) -> tuple[datetime, datetime]:
     return feedback_window(sr.completed_at, feedback_calendar(sr), feedback_days(sr))
 
 
+def acceptance_window(sr: ServiceRequest, delivered_at: datetime) -> tuple[datetime, datetime]:
+    """(reminder, end) of the acceptance window of a delivery made at ``delivered_at``: 3
+    working days on the calendar of the request's organisation, the reminder a day before."""
+    return feedback_window(delivered_at, feedback_calendar(sr), ACCEPTANCE_WINDOW_WORKING_DAYS)
+
+
 def deadlines_for(sr: ServiceRequest, policy: Policy, timezone: str) -> list[Deadline]:
     """Every deadline that ``sr`` has in its current state (fired or not)."""
     out: list[Deadline] = []
@@ -217,6 +229,9 @@ def deadlines_for(sr: ServiceRequest, policy: Policy, timezone: str) -> list[Dea
     ):
         at = sr.assigned_at + _not_started_span(sr)
         out.append(Deadline(sr.id, "not_started", at, at))
+    if sr.status == Status.PENDING_ACCEPTANCE and sr.delivered_at is not None:
+        reminder, _end = acceptance_window(sr, sr.delivered_at)
+        out.append(Deadline(sr.id, "acceptance_reminder", sr.delivered_at, reminder))
     if sr.status == Status.COMPLETED and sr.completed_at is not None:
         reminder, end = feedback_window_of(sr)
         out.append(Deadline(sr.id, "feedback_invite", sr.completed_at, sr.completed_at))
@@ -239,17 +254,53 @@ def measure_deadline(measure: ImprovementMeasure, request_id: int, timezone: str
     return Deadline(request_id, f"measure_overdue:{measure.id}", at, at)
 
 
+def measure_due_soon(
+    measure: ImprovementMeasure, request_id: int, timezone: str, calendar=None
+) -> Deadline | None:
+    """09:00 (desk time) of the working day before a measure's deadline day, on ``calendar``
+    (the desk's; weekdays without one). None when that moment had passed as the measure was set:
+    its owner was just told of it."""
+    day = measure.deadline - timedelta(days=1)
+    for _ in range(31):
+        working = calendar.day(day).working if hasattr(calendar, "day") else day.weekday() < 5
+        if working:
+            break
+        day -= timedelta(days=1)
+    at = datetime.combine(day, time(MEASURE_DUE_SOON_HOUR), ZoneInfo(timezone)).astimezone(UTC)
+    created = measure.created_at
+    if created is not None and at <= (created if created.tzinfo else created.replace(tzinfo=UTC)):
+        return None
+    return Deadline(request_id, f"measure_due_soon:{measure.id}", at, at)
+
+
+def measure_deadlines(
+    measure: ImprovementMeasure, request_id: int, timezone: str, calendar=None
+) -> list[Deadline]:
+    """An open measure's timed notices: due soon (when still ahead as it was set) and overdue."""
+    soon = measure_due_soon(measure, request_id, timezone, calendar)
+    return ([soon] if soon else []) + [measure_deadline(measure, request_id, timezone)]
+
+
+def desk_calendar(session: Session):
+    """The desk's own business calendar (the default one), for staff's timed notices."""
+    from portal.services import calendars
+
+    return calendars.for_organisation(session, None)
+
+
 def find(session: Session, request_id: int, kind: str, due_epoch: int, timezone: str):
     """The request and the deadline a job was scheduled for, if it still holds; else (sr, None)."""
     sr = session.get(ServiceRequest, request_id)
     if sr is None:
         return None, None
-    if kind.startswith("measure_overdue:"):
+    if kind.startswith(MEASURE_KINDS):
         measure = session.get(ImprovementMeasure, int(kind.split(":", 1)[1]))
         if measure is None or measure.status == "done":
             return sr, None
-        dl = measure_deadline(measure, request_id, timezone)
-        return sr, dl if dl.due_epoch == due_epoch else None
+        for dl in measure_deadlines(measure, request_id, timezone, desk_calendar(session)):
+            if dl.kind == kind and dl.due_epoch == due_epoch:
+                return sr, dl
+        return sr, None
     policy = policy_of(load_policies(session), sr)
     for dl in deadlines_for(sr, policy, timezone):
         if dl.kind == kind and dl.due_epoch == due_epoch:
@@ -327,9 +378,12 @@ def _unfired(
                 )
             ).all()
         )
+        calendar = desk_calendar(session) if open_measures else None
         for m in open_measures:
             if m.feedback_id in by_feedback:
-                deadlines.append(measure_deadline(m, by_feedback[m.feedback_id], timezone))
+                deadlines.extend(
+                    measure_deadlines(m, by_feedback[m.feedback_id], timezone, calendar)
+                )
     return drop_fired(session, deadlines)
 
 
@@ -473,6 +527,17 @@ def sweep_candidates(session: Session, now: datetime, ahead: timedelta, lookback
             )
         )
     )
+    # delivered, waiting for the customer's acceptance (a small set)
+    ids.update(
+        session.scalars(
+            select(SR.id).where(
+                SR.status == Status.PENDING_ACCEPTANCE,
+                SR.delivered_at >= since - timedelta(days=30),
+                SR.delivered_at <= until,
+                _not_fired("acceptance_reminder", SR.delivered_at),
+            )
+        )
+    )
     # completed, waiting for feedback (a small set: they close within the window)
     ids.update(
         session.scalars(
@@ -496,6 +561,21 @@ def overdue_measures(session: Session, today_end: datetime):
         .where(
             ImprovementMeasure.status.in_(("open", "in_progress")),
             ImprovementMeasure.deadline < day,
+        )
+    ).all()
+
+
+def measures_due_soon(session: Session, today_end: datetime, days: int = 31):
+    """Open improvement measures whose deadline is within ``days`` (their due-soon notice may
+    come before the next sweep), with their request id."""
+    day = today_end.date()
+    return session.execute(
+        select(ImprovementMeasure, Feedback.request_id)
+        .join(Feedback, Feedback.id == ImprovementMeasure.feedback_id)
+        .where(
+            ImprovementMeasure.status.in_(("open", "in_progress")),
+            ImprovementMeasure.deadline >= day,
+            ImprovementMeasure.deadline <= day + timedelta(days=days),
         )
     ).all()
 

@@ -375,7 +375,11 @@ def test_a_late_invitation_or_reminder_after_the_window_sends_nothing(db_session
     for kind in ("feedback_invite", "feedback_reminder"):
         assert _fire_now(db_session, sr, kind)[0] == "done"
     assert _fire_now(db_session, sr, "feedback_close")[0] == "fired"
-    assert _feedback_notices(db_session, people["customer"]) == ([], [])
+    # no invitation nor reminder: only the closing is told
+    assert _feedback_notices(db_session, people["customer"]) == (
+        [],
+        [f"[{sr.number}] Your request is closed"],
+    )
     assert _events(db_session, sr.id) == ["feedback_close"]
     db_session.refresh(sr)
     assert sr.status == "closed"
@@ -404,7 +408,11 @@ def test_a_window_that_ended_while_the_worker_was_down_closes_without_a_reminder
     db_session.refresh(sr)
     assert sr.status == "closed"
     assert _events(db_session, sr.id) == ["feedback_close"]
-    assert _feedback_notices(db_session, customer) == ([], [])
+    # neither invited nor reminded: only told it closed
+    assert _feedback_notices(db_session, customer) == (
+        [],
+        [f"[{sr.number}] Your request is closed"],
+    )
     assert jobs_sla.sweep()["fired"] == 0
 
 

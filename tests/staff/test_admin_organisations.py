@@ -87,6 +87,7 @@ def test_an_admin_creates_an_organisation_and_it_is_audited(admin_client, db_ses
         "name": "华东制造有限公司",
         "colleagues_may_view": "true",
         "colleagues_may_reply": "false",
+        "notify_org_admins": "false",
         "calendar": "default",
         "feedback_window_days": 3,
         "sla_policy": "标准",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Account, CooperationRequest, Message, ServiceRequest
-from portal.services import audit
+from portal.services import audit, handoffs
 from portal.services import lifecycle as lifecycle_service
 from portal.services.notifications import notify
 from portal.services.workflow.checks import FieldError, check
@@ -48,13 +48,12 @@ def ask_customer(
     lifecycle_service.apply(
         session, actor, caps, sr, "ask_customer", now, detail={"cooperation_id": row.id}
     )
-    notify(
+    handoffs.tell_customer(
         session,
-        sr.contact_id,
+        sr,
         "cooperation_requested",
-        sr.id,
         {"number": sr.number, "title": sr.title},
-        dedupe_key=f"cooperation:{row.id}",
+        f"cooperation:{row.id}",
     )
     return row
 
@@ -148,13 +147,12 @@ def post_message(
                 dedupe_key=f"message:{message.id}",
             )
     elif not internal:
-        notify(
+        handoffs.tell_customer(
             session,
-            sr.contact_id,
+            sr,
             "reply",
-            sr.id,
             {"number": sr.number, "title": sr.title},
-            dedupe_key=f"message:{message.id}",
+            f"message:{message.id}",
         )
     return message
 

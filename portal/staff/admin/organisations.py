@@ -59,6 +59,10 @@ class OrganisationForm(PortalForm):
     )
     colleagues_may_view = BooleanField(_l("Colleagues may view each other's requests"))
     colleagues_may_reply = BooleanField(_l("Colleagues may also reply to each other's requests"))
+    notify_org_admins = BooleanField(
+        _l("Tell the organisation's admins of every hand-off, as the contact is told"),
+        description=_l("Replies, deliveries to accept, reminders and closing, by their settings."),
+    )
     calendar = SelectField(_l("Business calendar"), coerce=_optional_id)
     feedback_window_days = IntegerField(
         _l("Feedback window (working days)"),
@@ -88,6 +92,7 @@ class OrganisationForm(PortalForm):
             self.name,
             self.colleagues_may_view,
             self.colleagues_may_reply,
+            self.notify_org_admins,
             self.calendar,
             self.sla_policy,
             self.feedback_window_days,
@@ -109,6 +114,7 @@ class OrganisationForm(PortalForm):
             name=self.name.data or "",
             colleagues_may_view=bool(self.colleagues_may_view.data),
             colleagues_may_reply=bool(self.colleagues_may_reply.data),
+            notify_org_admins=bool(self.notify_org_admins.data),
             calendar_id=self.calendar.data,
             feedback_window_days=self.feedback_window_days.data,
             sla_policy_id=self.sla_policy.data,
@@ -122,6 +128,7 @@ class OrganisationForm(PortalForm):
             name=org.name,
             colleagues_may_view=org.colleagues_may_view,
             colleagues_may_reply=org.colleagues_may_reply,
+            notify_org_admins=org.notify_org_admins,
             calendar=org.calendar_id,
             feedback_window_days=org.feedback_window_days,
             sla_policy=org.sla_policy_id or sla_policies.builtin_id(db.session),
