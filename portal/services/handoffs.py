@@ -14,6 +14,8 @@ masked, scores and item texts are the request's own record.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,8 @@ from portal.models import (
 )
 from portal.services.notifications import notify
 
+# the numbering of the unmet criteria on the acceptance form ("1. 故障报告内容完整")
+_NUMBERED = re.compile(r"^\d+\.\s+")
 # a score at or below this, in any dimension, is a low score for supervisors and dispatchers
 LOW_SCORE = 2
 # the staff roles told of a failed acceptance and of a low score
@@ -133,7 +137,8 @@ def acceptance_decided(session: Session, sr: ServiceRequest, dlv: Delivery, sign
         "signer": _signer_name(session, signer_id),
     }
     if dlv.result == "fail":
-        unmet = [line.split(". ", 1)[-1] for line in (dlv.unmet_items or "").splitlines() if line]
+        unmet = [_NUMBERED.sub("", line) for line in (dlv.unmet_items or "").splitlines()]
+        unmet = [line for line in unmet if line.strip()]
         params["unmet"] = "; ".join(unmet)[:500]
         oversight = [a.id for a in staff_with(session, OVERSIGHT_ROLES)]
         _tell(

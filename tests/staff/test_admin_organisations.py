@@ -473,3 +473,25 @@ def test_an_inactive_or_unknown_policy_is_refused_at_the_field(admin_client, db_
     assert resp.status_code == 422
     assert "Choose one of the active SLA policies." in resp.get_data(as_text=True)
     assert db_session.scalar(select(Organisation).where(Organisation.code == "NOPE")) is None
+
+
+def test_an_admin_asks_for_the_org_admins_to_be_told_and_the_audit_says_so(
+    admin_client, db_session, factory
+):
+    org = factory.organisation(code="BOLT", name="Bolt Logistics")
+    db_session.commit()
+    page = admin_client.get(f"{URL}/{org.id}").get_data(as_text=True)
+    assert 'name="notify_org_admins" type="checkbox"' in page
+    assert "Tell the organisation's admins of every hand-off" in page
+    resp = admin_client.post(
+        f"{URL}/{org.id}",
+        data=_form(
+            code="BOLT", name="Bolt Logistics", colleagues_may_view=None, notify_org_admins="y"
+        ),
+    )
+    assert resp.status_code == 302
+    db_session.refresh(org)
+    assert org.notify_org_admins
+    [event] = _audits(db_session, "organisation.updated")
+    assert event.before == {"notify_org_admins": "false"}
+    assert event.after == {"notify_org_admins": "true"}
