@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from portal import demo
 from portal.domain.characters import has_control_characters, without_control_characters
-from portal.models import Attachment, Base, Message, ServiceRequest, utcnow
+from portal.models import Attachment, Base, Feedback, Message, ServiceRequest, utcnow
 from portal.web.forms import PortalForm
 from tests.privacy.conftest import build_scene
 from tests.privacy.test_crawl import Values
@@ -382,6 +382,11 @@ def _crawl(client, app, session, side: str, start: str) -> dict[str, _Forms]:
     adapter = app.url_map.bind("localhost")
     prefix = "/staff" if side == "staff" else "/"
     status_of = dict(session.execute(select(ServiceRequest.number, ServiceRequest.status)).all())
+    # a request with feedback shows the measure form: it counts as a page of its own
+    rated = session.scalars(
+        select(ServiceRequest.number).join(Feedback, Feedback.request_id == ServiceRequest.id)
+    )
+    status_of.update({number: f"{status_of[number]}+feedback" for number in rated})
     queue = [start] + [r.rule for r in _get_rules(app, side) if not r.arguments]
     seen_keys, pages = set(), {}
     while queue:
