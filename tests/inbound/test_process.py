@@ -357,3 +357,19 @@ def test_discard(db_session, people, factory, take):
     assert (row.status, row.raw) == ("discarded", None)
     assert count(db_session, ServiceRequest) == before
     assert count(db_session, AuditEvent, AuditEvent.action == "inbound_mail.discarded") == 1
+
+
+def test_a_reply_to_a_closed_request_waits_for_a_person(db_session, factory, people, take):
+    contact = people["contact"]
+    sr = factory.request(contact)
+    workflow.cancel(db_session, Actor(contact.id), contact, sr, "", utcnow())
+    row, status = take(mail(contact.email, f"Re: [{sr.number}] again", "It is back"))
+    assert status == "triage" and "cancelled" in row.reason and row.raw is not None
+    assert messages_of(db_session, sr) == []
+
+
+def test_a_deactivated_organisation_gets_no_new_request(db_session, people, take):
+    people["org"].active = False
+    db_session.flush()
+    row, status = take(mail("li.ming@customer.example", "hello", "x"))
+    assert (status, row.reason) == ("refused", "organisation deactivated")

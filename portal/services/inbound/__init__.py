@@ -70,6 +70,8 @@ def process(session: Session, row: InboundMail, now: datetime) -> str:
     and return its status. Every way in (IMAP, ``portal mail receive``) calls ``receive`` and
     then this. Never raises: an unexpected failure leaves the mail ``unreadable`` with the
     exception's class and a redacted short message, its raw bytes kept for a person."""
+    # another worker may be at the same row (a retried poll): the row lock decides
+    session.refresh(row, with_for_update=True)
     if row.status != "received":
         return row.status
     written: list[Attachment] = []

@@ -131,8 +131,8 @@ def _new_request(session, mail, contact, now, conf, written) -> Outcome:
         sr = sr_service.submit(
             session, actor, contact, intake, now, conf.timezone, channel=Channel.EMAIL
         )
-    except FieldError as exc:  # a deactivated organisation
-        return Outcome("refused", str(exc)[:300])
+    except FieldError:  # a deactivated organisation gets no new request
+        return Outcome("refused", "organisation deactivated")
     detail = _attach(session, actor, mail, now, conf, written, request_id=sr.id)
     auto_reply(session, contact, sr)
     return Outcome("request", None, sr.id, detail)
