@@ -60,3 +60,61 @@ def test_receive_exits_75_when_the_database_is_unreachable(tmp_path):
     )
     assert done.returncode == 75, done.stderr.decode()[-2000:]
     assert b"try again later" in done.stderr
+
+
+def _new_request_mail(n: int) -> bytes:
+    return mail(
+        "li.ming@customer.example", f"New {n}", "VPN fails", message_id=f"<cli.n{n}@c.example>"
+    )
+
+
+def _supervisor_told(db_session, supervisor, sr_id) -> bool:
+    from portal.models import Notification
+
+    return bool(
+        db_session.scalar(
+            select(Notification.id).where(
+                Notification.recipient_id == supervisor.id,
+                Notification.request_id == sr_id,
+                Notification.kind == "request_submitted",
+            )
+        )
+    )
+
+
+def test_receive_without_a_queue_tells_the_supervisors_and_leaves_mail_to_the_sweep(
+    app, db_session, people, factory, monkeypatch
+):
+    from portal.models import EmailOutbox
+
+    supervisor = factory.staff("supervisor")
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    result = app.test_cli_runner().invoke(args=["mail", "receive"], input=_new_request_mail(1))
+    assert (result.exit_code, result.output.strip()) == (0, "request"), result.output
+    row = db_session.scalar(
+        select(InboundMail).where(InboundMail.message_id == "<cli.n1@c.example>")
+    )
+    assert _supervisor_told(db_session, supervisor, row.request_id)
+    auto = db_session.scalar(
+        select(EmailOutbox).where(EmailOutbox.to_address == "li.ming@customer.example")
+    )
+    assert auto.status == "pending"  # the sweep sends it
+
+
+def test_receive_with_redis_down_still_takes_the_mail(
+    app, db_session, people, factory, monkeypatch
+):
+    from redis import Redis
+
+    supervisor = factory.staff("supervisor")
+    monkeypatch.setitem(
+        app.extensions,
+        "portal_redis",
+        Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1),
+    )
+    result = app.test_cli_runner().invoke(args=["mail", "receive"], input=_new_request_mail(2))
+    assert (result.exit_code, result.output.strip()) == (0, "request"), result.output
+    row = db_session.scalar(
+        select(InboundMail).where(InboundMail.message_id == "<cli.n2@c.example>")
+    )
+    assert row.status == "request" and _supervisor_told(db_session, supervisor, row.request_id)

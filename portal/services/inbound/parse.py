@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
+from functools import cached_property
 
 import nh3
 from mailparser_reply import EmailReplyParser
@@ -77,12 +78,13 @@ class ParsedMail:
     def headers(self, name: str) -> list[str]:
         return [str(v) for v in self.message.get_all(name) or []]
 
-    @property
+    @cached_property
     def header_map(self) -> dict[str, list[str]]:
-        """Every header, by its lower-case name (what portal.domain.inbound_rules reads)."""
+        """Every header, by its lower-case name, as raw unfolded text (what
+        portal.domain.inbound_rules reads: names and tokens, no encoded words needed)."""
         found: dict[str, list[str]] = {}
-        for name, value in self.message.items():
-            found.setdefault(name.lower(), []).append(str(value))
+        for name, value in self.message.raw_items():
+            found.setdefault(name.lower(), []).append(" ".join(str(value).split()))
         return found
 
 
