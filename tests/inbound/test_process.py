@@ -373,3 +373,18 @@ def test_a_deactivated_organisation_gets_no_new_request(db_session, people, take
     db_session.flush()
     row, status = take(mail("li.ming@customer.example", "hello", "x"))
     assert (status, row.reason) == ("refused", "organisation deactivated")
+
+
+def test_a_colleague_may_reply_by_mail_only_where_the_portal_lets_them(
+    db_session, factory, people, take
+):
+    sr = factory.request(people["contact"])
+    factory.customer(people["org"], email="colleague@customer.example")
+    row, status = take(mail("colleague@customer.example", f"Re: [{sr.number}] x", "me too"))
+    assert (status, row.reason) == ("refused", "the sender may not reply on this request")
+    people["org"].colleagues_may_reply = True
+    db_session.flush()
+    row, status = take(mail("colleague@customer.example", f"Re: [{sr.number}] x", "me too, again"))
+    assert status == "message" and [m.body for m in messages_of(db_session, sr)] == [
+        "me too, again"
+    ]

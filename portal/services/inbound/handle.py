@@ -111,7 +111,11 @@ def _reply(session, mail, contact, sr, now, conf, written) -> Outcome:
     actor = Actor(contact.id)
     try:
         message = workflow.post_message(session, actor, contact, sr, mail.text or NO_TEXT, now)
-    except TransitionError:
+    except TransitionError as exc:
+        if exc.code == "not-allowed":
+            # a colleague of the contact, where the organisation lets only the contact reply
+            return Outcome("refused", "the sender may not reply on this request", sr.id)
+        # a closed or cancelled request: a person decides (a new request, or nothing)
         return Outcome("triage", f"reply not accepted on a request that is {sr.status}", sr.id)
     detail = _attach(session, actor, mail, now, conf, written, request_id=sr.id,
                      message_id=message.id)  # fmt: skip
