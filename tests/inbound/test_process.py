@@ -388,3 +388,16 @@ def test_a_colleague_may_reply_by_mail_only_where_the_portal_lets_them(
     assert status == "message" and [m.body for m in messages_of(db_session, sr)] == [
         "me too, again"
     ]
+
+
+def test_processing_logs_no_contact_data(db_session, factory, people, take, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sr = factory.request(people["contact"])
+    take(mail("Li Ming <li.ming@customer.example>", f"Re: [{sr.number}] x", "call 13912345678"))
+    take(mail("李明 <li.ming@customer.example>", "new one", "x"))
+    take(mail("Stranger <someone@unknown.example>", "hi", "x"))
+    take(b"From: li.ming@customer.example\r\nContent-Type: multipart/mixed\r\n\r\nbroken\r\n")
+    for value in ("li.ming@", "someone@unknown", "李明", "13912345678"):
+        assert value not in caplog.text

@@ -69,7 +69,8 @@ def process(session: Session, row: InboundMail, now: datetime) -> str:
     """Decide what a received mail becomes (in the caller's transaction, inside a savepoint)
     and return its status. Every way in (IMAP, ``portal mail receive``) calls ``receive`` and
     then this. Never raises: an unexpected failure leaves the mail ``unreadable`` with the
-    exception's class and a redacted short message, its raw bytes kept for a person."""
+    exception's class and a redacted short message, its raw bytes kept for a person. Needs an
+    app context (the settings: INBOUND_*, MAIL_FROM, the upload folder and limit)."""
     # another worker may be at the same row (a retried poll): the row lock decides
     session.refresh(row, with_for_update=True)
     if row.status != "received":
@@ -85,7 +86,7 @@ def process(session: Session, row: InboundMail, now: datetime) -> str:
         except parse.Unusable as verdict:
             outcome = handle.Outcome(verdict.status, verdict.reason)
         else:
-            outcome = handle.decide(session, row, mail, now, conf, written)
+            outcome = handle.decide(session, mail, now, conf, written)
             if mail.html and outcome.status in ("message", "request", "triage"):
                 # the Message has text only: the sanitised HTML stays beside it for a person
                 outcome.detail["html"] = mail.html

@@ -1,7 +1,10 @@
 """What a readable inbound mail becomes (docs/product.md §9): a public message on its request,
 a new request with its auto-reply, a triage entry, or nothing. Every change goes through the
 portal's own services (the customer's reply, the submit form's intake, the upload rules), so
-the SLA, the notifications and the audit count it exactly as if it came through the portal."""
+the SLA, the notifications and the audit count it exactly as if it came through the portal.
+Text is stored as the portal stores a customer's text (the original) and redacted where the
+portal redacts it, on display for outsiders (``presenters.free_text``); a page that shows a
+row's subject or HTML detail goes through the same presenters."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal.domain import inbound_rules, mail_ids, pii
 from portal.domain.lifecycle import TransitionError
 from portal.domain.vocabulary import Channel, Priority, RequestType
-from portal.models import Account, Attachment, InboundMail, ServiceRequest
+from portal.models import Account, Attachment, ServiceRequest
 from portal.services import attachments, outbox, workflow
 from portal.services import requests as sr_service
 from portal.services.audit import Actor
@@ -80,12 +83,14 @@ def _thread(session: Session, mail: ParsedMail, own_address: str) -> ServiceRequ
 
 def decide(
     session: Session,
-    row: InboundMail,
     mail: ParsedMail,
     now: datetime,
     conf: InboundSettings,
     written: list[Attachment],
 ) -> Outcome:
+    """What ``mail`` becomes (docs/product.md §9, in that order): machine mail ignored, the
+    sender known and active, their authentication, then a reply or a new request. Files it
+    stores are appended to ``written`` (removed again if the caller rolls back)."""
     headers = mail.header_map
     ignored = inbound_rules.ignore_reason(headers, conf.own_address)
     if ignored:
