@@ -401,3 +401,22 @@ def test_processing_logs_no_contact_data(db_session, factory, people, take, capl
     take(b"From: li.ming@customer.example\r\nContent-Type: multipart/mixed\r\n\r\nbroken\r\n")
     for value in ("li.ming@", "someone@unknown", "李明", "13912345678"):
         assert value not in caplog.text
+
+
+def test_a_reply_to_the_auto_reply_threads_on_its_request(app, db_session, people, take):
+    from portal.services import outbox
+
+    row, _status = take(mail("li.ming@customer.example", "VPN down", "Error 809"))
+    (auto,) = auto_replies(db_session, "li.ming@customer.example")
+    sent = outbox.build(auto, outbox.MailSettings.from_config(app.config))
+    assert sent["Auto-Submitted"] == "auto-generated"  # auto-responders stay quiet
+    reply, status = take(
+        mail(
+            "li.ming@customer.example",
+            "Re: your mail",  # no number in the subject: the Message-ID alone threads it
+            "It works from home too",
+            headers={"In-Reply-To": sent["Message-ID"]},
+        )
+    )
+    assert status == "message" and reply.request_id == row.request_id
+    assert len(auto_replies(db_session, "li.ming@customer.example")) == 1  # no second auto-reply
