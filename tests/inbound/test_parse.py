@@ -58,3 +58,16 @@ def test_too_large_and_malformed():
     with pytest.raises(Unusable) as broken:
         parse(b"Content-Type: multipart/mixed\r\n\r\nno boundary\r\n", 10**6)
     assert broken.value.status == "unreadable"
+
+
+def test_text_in_an_unknown_charset_is_unreadable():
+    raw = (
+        b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=x-no-such\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n\xff\xfe hello\r\n"
+    )
+    with pytest.raises(Unusable) as unknown:
+        parse(raw, 10**6)
+    assert (unknown.value.status, unknown.value.reason) == (
+        "unreadable",
+        "undecodable text (LookupError)",
+    )
