@@ -55,6 +55,12 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "servicedesk@localhost"),
+        # inbound mail (docs/product.md §9): a larger mail is refused; INBOUND_AUTH is off,
+        # header (a failing Authentication-Results of our own server keeps a mail from
+        # attaching) or require (it must pass); only headers of INBOUND_AUTHSERV_ID count
+        "INBOUND_MAX_BYTES": int(os.environ.get("INBOUND_MAX_BYTES", str(25 * 1024 * 1024))),
+        "INBOUND_AUTH": os.environ.get("INBOUND_AUTH", "header"),
+        "INBOUND_AUTHSERV_ID": os.environ.get("INBOUND_AUTHSERV_ID") or None,
         # outbox: attempts before a mail is marked failed; first retry after this many seconds,
         # doubling each time (capped at MAIL_RETRY_MAX_SECONDS)
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),

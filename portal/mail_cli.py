@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import click
 
+from portal.mail_receive_cli import receive
+
 
 @click.group("mail")
 def mail_group() -> None:
     """The e-mail channel: take mail in."""
+
+
+mail_group.add_command(receive)

@@ -48,6 +48,7 @@ OBJECT_TYPES = {
     "desk_setting": _l("desk setting"),
     "service_request": _l("service request"),
     "attachment": _l("attachment"),
+    "inbound_mail": _l("inbound mail"),
     "delivery": _l("delivery"),
     "feedback": _l("feedback"),
     "improvement_measure": _l("improvement measure"),
@@ -142,6 +143,8 @@ ACTIONS = {
     "export": _l("%(actor)s exported a form of %(object)s"),
     # files, deliveries, feedback
     "attachment.added": _l("%(actor)s attached %(object)s"),
+    "inbound_mail.triaged": _l("%(actor)s made %(object)s a request"),
+    "inbound_mail.discarded": _l("%(actor)s discarded %(object)s"),
     "delivery.delivered": _l("%(actor)s delivered %(object)s"),
     "delivery.signed": _l("%(actor)s signed %(object)s"),
     "feedback.given": _l("%(actor)s recorded %(object)s"),
