@@ -249,8 +249,14 @@ class ImapServer:
         for user in self.users:
             imap = self.client(user)
             try:
-                for _flags, _sep, name in imap.list_folders():
-                    if name.upper() != "INBOX":
+                folders = [
+                    (name, flags)
+                    for flags, _sep, name in imap.list_folders()
+                    if name.upper() != "INBOX"
+                ]
+                # children first; a parent that only holds them (\\NonExistent) goes with them
+                for name, flags in sorted(folders, key=lambda f: -f[0].count("/")):
+                    if b"\\NonExistent" not in flags and b"\\Noselect" not in flags:
                         imap.delete_folder(name)
                 imap.select_folder("INBOX")
                 uids = imap.search("ALL")
