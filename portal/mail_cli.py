@@ -9,3 +9,8 @@ import click
 @click.group("mail")
 def mail_group() -> None:
     """The e-mail channel: take mail in."""
+
+
+from portal.mail_fetch_cli import mail_fetch  # noqa: E402  (each command in its own module)
+
+mail_group.add_command(mail_fetch)
