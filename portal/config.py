@@ -72,6 +72,16 @@ def load_settings(instance_path: str) -> dict:
         "SLA_SWEEP_LOOKBACK_HOURS": float(os.environ.get("SLA_SWEEP_LOOKBACK_HOURS", "168")),
         # the daily digest of notifications goes out from this hour, desk time (0-23)
         "DIGEST_HOUR": int(os.environ.get("DIGEST_HOUR", "8")),
+        # inbound e-mail (IMAP mailboxes, docs/product.md §9): every mailbox is fetched this
+        # often, at most this many mails per mailbox a run; a worker holds a mailbox this long
+        # at most (a Redis lock, so that two workers normally do not fetch it at once)
+        "INBOUND_POLL_SECONDS": float(os.environ.get("INBOUND_POLL_SECONDS", "60")),
+        "INBOUND_FETCH_LIMIT": int(os.environ.get("INBOUND_FETCH_LIMIT", "200")),
+        "INBOUND_LOCK_SECONDS": int(os.environ.get("INBOUND_LOCK_SECONDS", "300")),
+        # seconds an IMAP connection may wait on the server
+        "INBOUND_IMAP_TIMEOUT": float(os.environ.get("INBOUND_IMAP_TIMEOUT", "30")),
+        # the key the mailbox passwords are encrypted under (SECRET_KEY when not set)
+        "MAILBOX_KEY": os.environ.get("MAILBOX_KEY") or None,
         # the dispatcher board re-reads itself this often (seconds)
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "15")),
         "SESSION_COOKIE_HTTPONLY": True,

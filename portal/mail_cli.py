@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from portal.mail_fetch_cli import mail_fetch
 from portal.mail_receive_cli import receive
 
 
@@ -14,3 +15,4 @@ def mail_group() -> None:
 
 
 mail_group.add_command(receive)
+mail_group.add_command(mail_fetch)

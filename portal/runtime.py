@@ -112,6 +112,10 @@ def run_worker(
 
         warm_up(app)
         start_sweep_keeper(redis_url, float(app.config["SLA_SWEEP_SECONDS"]), queues[0])
+        # inbound mail from the IMAP mailboxes (docs/product.md §9), the same way
+        from portal.jobs_inbound import start_fetch_keeper
+
+        start_fetch_keeper(redis_url, float(app.config["INBOUND_POLL_SECONDS"]), queues[0])
     return worker.work(with_scheduler=True, burst=burst)
 
 

@@ -175,6 +175,23 @@ class Arguments:
 
         return builtin_policy(self.session)
 
+    @cached_property
+    def mailbox(self):
+        from portal.models import Mailbox
+
+        # nothing listens on port 1: a connection test fails at once
+        row = Mailbox(
+            name="access-box",
+            host="127.0.0.1",
+            port=1,
+            use_ssl=False,
+            username="desk",
+            password_encrypted="not-a-token",
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -195,6 +212,7 @@ class Arguments:
         "override_id": lambda a: a.calendar_override.id,
         "token": lambda a: a.token,
         "policy_id": lambda a: a.sla_policy.id,
+        "mailbox_id": lambda a: a.mailbox.id,
     }
 
     def value(self, rule: Rule, name: str):

@@ -6,6 +6,7 @@ from .delivery import Delivery, DeliveryCriterion, DeliveryItem, Signature
 from .feedback import Feedback, ImprovementMeasure
 from .handling import HandlingRecord, HandlingStep
 from .inbound import InboundMail
+from .mailbox import Mailbox
 from .notify import EmailOutbox, Notification
 from .organisation import Department, Organisation
 from .plans import ServicePlan
@@ -52,6 +53,7 @@ __all__ = [
     "ImprovementMeasure",
     "InboundMail",
     "LoginSession",
+    "Mailbox",
     "Message",
     "Notification",
     "NotificationPreference",

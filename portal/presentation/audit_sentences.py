@@ -45,6 +45,7 @@ OBJECT_TYPES = {
     "sla_policy": _l("SLA policy"),
     "vague_phrase": _l("vague phrase"),
     "calendar": _l("calendar"),
+    "mailbox": _l("mailbox"),
     "desk_setting": _l("desk setting"),
     "service_request": _l("service request"),
     "attachment": _l("attachment"),
@@ -197,6 +198,7 @@ ADMIN_ACTIONS = {
     "vague_phrase": ("added", "removed"),
     "calendar": ("created", "changed", "override_set", "override_removed", "notice_imported"),
     "desk_setting": ("updated",),
+    "mailbox": ("created", "updated", "deactivated", "reactivated"),
     "measure": ("added", "status"),
     "account": (
         "logged_in",
@@ -279,6 +281,15 @@ FIELDS = {
     "request": _l("service request"),
     "value": _l("value"),
     "side": _l("signed in on"),
+    # the mailboxes (the password itself is never audited: only that it changed)
+    "host": _l("host"),
+    "port": _l("port"),
+    "use_ssl": _l("TLS"),
+    "username": _l("user name"),
+    "password": _l("password"),
+    "folder": _l("folder"),
+    "after_taking": _l("once taken"),
+    "taken_folder": _l("taken folder"),
 }
 
 KINDS = {"holiday": _l("a holiday"), "workday": _l("a make-up working day")}
@@ -295,6 +306,8 @@ VALUE_LABELS = {
     "roles": labels.ROLE_LABELS,
     "kind": KINDS,
     "side": SIDES,
+    "password": {"changed": _l("a new one")},
+    "after_taking": {"move": _l("moved to the taken folder"), "delete": _l("deleted")},
 }
 
 # contact data wherever it appears (as the audit page has always masked it)

@@ -50,6 +50,25 @@ def _policies(scene_args) -> list[int]:
     return list(scene_args.session.scalars(select(SlaPolicy.id).order_by(SlaPolicy.id).limit(3)))
 
 
+def _mailbox(scene_args):
+    """A mailbox (its page shows its login, never its password)."""
+    from sqlalchemy import func
+
+    from portal.models import Mailbox
+
+    row = Mailbox(
+        name=f"crawl box {scene_args.session.scalar(select(func.count(Mailbox.id))) + 1}",
+        host="127.0.0.1",
+        port=1,
+        use_ssl=False,
+        username="desk",
+        password_encrypted="not-a-token",
+    )
+    scene_args.session.add(row)
+    scene_args.session.flush()
+    return row
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -79,6 +98,7 @@ class Values:
             # form), and one that does not verify
             "token": lambda: [*_tokens(s), "not-a-valid-token"],
             "policy_id": lambda: _policies(self),
+            "mailbox_id": lambda: [_mailbox(self).id],
         }
         if name not in builders:
             pytest.fail(

@@ -68,6 +68,11 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.contact_deactivate": frozenset({"admin"}),
     "staff.admin.contact_reactivate": frozenset({"admin"}),
     "staff.admin.contact_org_admin": frozenset({"admin"}),
+    # the IMAP mailboxes: admins only, reading too (their logins are the desk's)
+    "staff.admin.mailbox": frozenset({"admin"}),
+    "staff.admin.mailbox_update": frozenset({"admin"}),
+    "staff.admin.mailbox_active": frozenset({"admin"}),
+    "staff.admin.mailbox_test": frozenset({"admin"}),
     "staff.wf_classify": frozenset({"supervisor"}),
     "staff.wf_assign": frozenset({"dispatcher", "supervisor"}),
     "staff.wf_collaborator": (ON_REQUEST, frozenset({"dispatcher", "supervisor"})),
@@ -156,6 +161,23 @@ def _policy(session):
     return sla_policies.create(session, SYSTEM, utcnow(), f"idor {next(_calendars)}", None)
 
 
+def _mailbox(session):
+    from portal.models import Mailbox
+
+    # nothing listens on port 1: a connection test fails at once
+    row = Mailbox(
+        name=f"idor {next(_calendars)}",
+        host="127.0.0.1",
+        port=1,
+        use_ssl=False,
+        username="desk",
+        password_encrypted="not-a-token",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -173,6 +195,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "policy_id": lambda: _policy(session).id,
         "account_id": lambda: scene.handler.id,
         "contact_id": lambda: scene.contact.id,
+        "mailbox_id": lambda: _mailbox(session).id,
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -39,6 +39,7 @@ from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     catalogue,
     contacts,
     index,
+    mailboxes,
     organisations,
     privacy,
     settings,

@@ -86,6 +86,11 @@ SECTIONS: tuple[Section, ...] = (
         supervisors=True,
     ),
     Section(
+        "staff.admin.mailboxes",
+        _l("Mailboxes (IMAP)"),
+        _l("The mailboxes inbound mail is taken from: server, login, folders; test a connection."),
+    ),
+    Section(
         "staff.admin.audit",
         _l("Audit log"),
         _l("Every change, who made it and when, on a tamper-evident chain."),
