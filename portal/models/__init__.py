@@ -4,6 +4,7 @@ from .account import Account, AccountRole, Category, LoginSession, Skill, StaffS
 from .base import Base, utcnow
 from .delivery import Delivery, DeliveryCriterion, DeliveryItem, Signature
 from .feedback import Feedback, ImprovementMeasure
+from .group_bot import GroupBot
 from .handling import HandlingRecord, HandlingStep
 from .inbound import InboundMail
 from .notify import EmailOutbox, Notification
@@ -47,6 +48,7 @@ __all__ = [
     "DeskSetting",
     "EmailOutbox",
     "Feedback",
+    "GroupBot",
     "HandlingRecord",
     "HandlingStep",
     "ImprovementMeasure",
