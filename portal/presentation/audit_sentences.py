@@ -51,6 +51,7 @@ OBJECT_TYPES = {
     "delivery": _l("delivery"),
     "feedback": _l("feedback"),
     "improvement_measure": _l("improvement measure"),
+    "group_bot": _l("group bot"),
 }
 
 # objects whose ``name`` is a customer contact's (masked like every contact name)
@@ -146,6 +147,8 @@ ACTIONS = {
     "delivery.signed": _l("%(actor)s signed %(object)s"),
     "feedback.given": _l("%(actor)s recorded %(object)s"),
     "measure.added": _l("%(actor)s added %(object)s"),
+    # group bots
+    "group_bot.test_sent": _l("%(actor)s sent a test message to %(object)s"),
     # calendars
     "calendar.override_set": _l("%(actor)s marked %(day)s as %(kind)s in %(object)s"),
     "calendar.override_removed": _l("%(actor)s removed the exception of %(day)s from %(object)s"),
@@ -194,6 +197,7 @@ ADMIN_ACTIONS = {
     "vague_phrase": ("added", "removed"),
     "calendar": ("created", "changed", "override_set", "override_removed", "notice_imported"),
     "desk_setting": ("updated",),
+    "group_bot": ("created", "updated", "deactivated", "reactivated", "test_sent"),
     "measure": ("added", "status"),
     "account": (
         "logged_in",
@@ -275,6 +279,13 @@ FIELDS = {
     "request": _l("service request"),
     "value": _l("value"),
     "side": _l("signed in on"),
+    "platform": _l("platform"),
+    "webhook_host": _l("webhook host"),
+    "webhook_url": _l("webhook address"),
+    "events": _l("events"),
+    "language": _l("language"),
+    "secret": _l("secret"),
+    "secret_set": _l("secret set"),
 }
 
 KINDS = {"holiday": _l("a holiday"), "workday": _l("a make-up working day")}
@@ -291,6 +302,9 @@ VALUE_LABELS = {
     "roles": labels.ROLE_LABELS,
     "kind": KINDS,
     "side": SIDES,
+    "platform": labels.BOT_PLATFORM_LABELS,
+    "events": labels.BOT_EVENT_LABELS,
+    "language": labels.BOT_LANGUAGE_LABELS,
 }
 
 # contact data wherever it appears (as the audit page has always masked it)

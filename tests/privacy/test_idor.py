@@ -81,6 +81,11 @@ STAFF_RULES: dict[str, object] = {
     # portal.services.feedback.MEASURE_ROLES: the supervisor analyses feedback, the agent
     # collects it, the admin manages (not a lifecycle action: a role check)
     "staff.add_measure": frozenset({"agent", "supervisor", "admin"}),
+    # group bots: a webhook address is a credential, admins only (portal/staff/admin/group_bots.py)
+    "staff.admin.bot": frozenset({"admin"}),
+    "staff.admin.bot_update": frozenset({"admin"}),
+    "staff.admin.bot_active": frozenset({"admin"}),
+    "staff.admin.bot_test": frozenset({"admin"}),
 }
 
 
@@ -156,6 +161,21 @@ def _policy(session):
     return sla_policies.create(session, SYSTEM, utcnow(), f"idor {next(_calendars)}", None)
 
 
+def _bot(session):
+    from portal.models import GroupBot
+
+    bot = GroupBot(
+        name=f"idor bot {next(_calendars)}",
+        platform="feishu",
+        webhook_url="https://open.feishu.cn/open-apis/bot/v2/hook/x",
+        events=["sla_warning"],
+        language="en",
+    )
+    session.add(bot)
+    session.flush()
+    return bot
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -173,6 +193,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "policy_id": lambda: _policy(session).id,
         "account_id": lambda: scene.handler.id,
         "contact_id": lambda: scene.contact.id,
+        "bot_id": lambda: _bot(session).id,
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -86,6 +86,11 @@ SECTIONS: tuple[Section, ...] = (
         supervisors=True,
     ),
     Section(
+        "staff.admin.bots",
+        _l("Group bots"),
+        _l("WeCom, DingTalk and Feishu group chats told of SLA warnings, escalations and P1s."),
+    ),
+    Section(
         "staff.admin.audit",
         _l("Audit log"),
         _l("Every change, who made it and when, on a tamper-evident chain."),
