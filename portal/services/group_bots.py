@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.domain import group_bots as rules
 from portal.domain import pii
+from portal.domain.masking import mask_name
 from portal.domain.sla import family
 from portal.models import EmailOutbox, GroupBot, ServiceRequest
 from portal.presentation.group_bot_text import bot_message, check_message
@@ -203,6 +204,16 @@ def _queue(
     return row
 
 
+def shown_title(sr: ServiceRequest) -> str:
+    """The request's title for a group chat: personal data redacted (phones, addresses, ids),
+    and the contact's own name masked where the title repeats it."""
+    title = pii.redact(sr.title or "")
+    name = (sr.contact_name or "").strip()
+    if len(name) > 1:
+        title = title.replace(name, mask_name(name))
+    return title
+
+
 def subscribed(session: Session, event: str) -> list[GroupBot]:
     """The active bots told of ``event`` (the list is short: read whole, filtered here)."""
     bots = session.scalars(select(GroupBot).where(GroupBot.active.is_(True)).order_by(GroupBot.id))
@@ -228,7 +239,7 @@ def tell(
             message = bot_message(
                 event,
                 number=sr.number,
-                title=pii.redact(sr.title or ""),
+                title=shown_title(sr),
                 priority=sr.priority or sr.proposed_urgency,
                 link=link,
                 kind=kind,
