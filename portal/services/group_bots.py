@@ -291,6 +291,7 @@ def send_test(
     row = _queue(session, bot, message, None, {"event": "test"}, [])
     audit.record(session, actor, now, "group_bot.test_sent", "group_bot", bot.id)
     session.commit()
-    outcome, _retry_at = outbox.send(session, row.id, now, settings)
+    # the row's own due time was taken as it was written, an instant after ``now``
+    outcome, _retry_at = outbox.send(session, row.id, max(now, row.next_attempt_at), settings)
     session.refresh(row)
     return TestResult(outcome, row.last_error if outcome != "sent" else None)

@@ -12,6 +12,7 @@ builder.
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 
 import pytest
@@ -50,6 +51,25 @@ def _policies(scene_args) -> list[int]:
     return list(scene_args.session.scalars(select(SlaPolicy.id).order_by(SlaPolicy.id).limit(3)))
 
 
+_BOT_NAMES = itertools.count(1)
+
+
+def _bots(scene_args) -> list[int]:
+    """A group bot (its page shows no contact data: it has none)."""
+    from portal.models import GroupBot
+
+    bot = GroupBot(
+        name=f"crawl bot {next(_BOT_NAMES)}",
+        platform="wecom",
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=crawl",
+        events=["new_p1"],
+        language="zh_CN",
+    )
+    scene_args.session.add(bot)
+    scene_args.session.flush()
+    return [bot.id]
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -79,6 +99,7 @@ class Values:
             # form), and one that does not verify
             "token": lambda: [*_tokens(s), "not-a-valid-token"],
             "policy_id": lambda: _policies(self),
+            "bot_id": lambda: _bots(self),
         }
         if name not in builders:
             pytest.fail(
