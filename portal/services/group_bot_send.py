@@ -6,6 +6,7 @@ not into the log)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import httpx
@@ -13,6 +14,11 @@ from sqlalchemy.orm import Session
 
 from portal.domain.group_bots import Message, failure, webhook_request
 from portal.models import EmailOutbox, GroupBot
+
+# httpx logs every request's URL at INFO, and a webhook URL carries its key (WeCom), its
+# access token and signature (DingTalk): never into the application's log
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class BotDeliveryError(Exception):

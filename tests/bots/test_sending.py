@@ -262,3 +262,38 @@ def test_no_contact_data_in_any_payload(db_session, factory, receiver, make_bot)
             assert secret not in text
         assert "wang.xiaoming@customer.example.com" not in text
         assert sr.number in text
+
+
+def test_a_message_to_a_bot_deactivated_since_fails_at_once(
+    db_session, factory, make_bot, receiver
+):
+    from portal.services import group_bots
+    from portal.services.audit import SYSTEM
+
+    bot = make_bot("wecom", events=["new_p1"])
+    _p1(factory)
+    (row,) = _bot_rows(db_session, bot)
+    group_bots.set_active(db_session, SYSTEM, utcnow(), bot, False)
+    db_session.commit()
+    assert jobs_sla.send_mail(row.id) == "failed"
+    db_session.refresh(row)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "deactivated" in row.last_error
+    assert receiver.requests == []
+
+
+def test_a_failure_logs_neither_the_secret_nor_the_webhook_key(
+    db_session, factory, make_bot, receiver, caplog
+):
+    bot = make_bot("dingtalk", secret="SEC-very-secret", path="/robot/send?access_token=tok-123")
+    _p1(factory)
+    (row,) = _bot_rows(db_session, bot)
+    db_session.commit()
+    receiver.answer((400, '{"errcode":300001,"errmsg":"token is not exist"}'))
+    with caplog.at_level("DEBUG"):
+        assert jobs_sla.send_mail(row.id) == "retry"
+    logged = caplog.text
+    assert "token is not exist" in logged and f"group bot {bot.id}" in logged
+    assert "SEC-very-secret" not in logged and "tok-123" not in logged
+    db_session.refresh(row)
+    assert "SEC-very-secret" not in row.last_error and "tok-123" not in row.last_error
