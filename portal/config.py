@@ -66,6 +66,10 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
         "MAIL_RETRY_BASE_SECONDS": float(os.environ.get("MAIL_RETRY_BASE_SECONDS", "30")),
         "MAIL_RETRY_MAX_SECONDS": float(os.environ.get("MAIL_RETRY_MAX_SECONDS", "3600")),
+        # group bots (portal/services/group_bot_send.py): each webhook call's timeout, and
+        # whether a webhook address may be plain http (a local test receiver; never in production)
+        "GROUP_BOT_TIMEOUT_SECONDS": float(os.environ.get("GROUP_BOT_TIMEOUT_SECONDS", "10")),
+        "GROUP_BOT_ALLOW_HTTP": os.environ.get("GROUP_BOT_ALLOW_HTTP", "") == "1",
         # SLA timers: the repairing sweep runs this often; it looks back this far for deadlines
         # a lost Redis or a dead worker missed
         "SLA_SWEEP_SECONDS": float(os.environ.get("SLA_SWEEP_SECONDS", "30")),

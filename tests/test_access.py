@@ -192,6 +192,20 @@ class Arguments:
         self.session.flush()
         return row
 
+    def group_bot(self):
+        from portal.models import GroupBot
+
+        bot = GroupBot(
+            name="access bot",
+            platform="wecom",
+            webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
+            events=["new_p1"],
+            language="zh_CN",
+        )
+        self.session.add(bot)
+        self.session.flush()
+        return bot
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -213,6 +227,7 @@ class Arguments:
         "token": lambda a: a.token,
         "policy_id": lambda a: a.sla_policy.id,
         "mailbox_id": lambda a: a.mailbox.id,
+        "bot_id": lambda a: a.group_bot.id,
     }
 
     def value(self, rule: Rule, name: str):

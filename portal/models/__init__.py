@@ -4,6 +4,7 @@ from .account import Account, AccountRole, Category, LoginSession, Skill, StaffS
 from .base import Base, utcnow
 from .delivery import Delivery, DeliveryCriterion, DeliveryItem, Signature
 from .feedback import Feedback, ImprovementMeasure
+from .group_bot import GroupBot
 from .handling import HandlingRecord, HandlingStep
 from .inbound import InboundMail
 from .mailbox import Mailbox
@@ -48,6 +49,7 @@ __all__ = [
     "DeskSetting",
     "EmailOutbox",
     "Feedback",
+    "GroupBot",
     "HandlingRecord",
     "HandlingStep",
     "ImprovementMeasure",

@@ -26,7 +26,9 @@ class Notification(Base):
 
 
 class EmailOutbox(Base):
-    """E-mail waiting to go out; a job sends it with retries and backoff."""
+    """A message waiting to go out; a job sends it with retries and backoff. ``channel`` says
+    how: "email" (to ``to_address``) or "bot" (to the group bot ``bot_id``, its title in
+    ``subject``, its text in ``body_text``, portal/services/group_bot_send.py)."""
 
     __tablename__ = "email_outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
@@ -44,3 +46,5 @@ class EmailOutbox(Base):
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     meta: Mapped[dict | None] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("group_bots.id"))

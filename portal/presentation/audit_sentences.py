@@ -53,6 +53,7 @@ OBJECT_TYPES = {
     "delivery": _l("delivery"),
     "feedback": _l("feedback"),
     "improvement_measure": _l("improvement measure"),
+    "group_bot": _l("group bot"),
 }
 
 # objects whose ``name`` is a customer contact's (masked like every contact name)
@@ -150,6 +151,8 @@ ACTIONS = {
     "delivery.signed": _l("%(actor)s signed %(object)s"),
     "feedback.given": _l("%(actor)s recorded %(object)s"),
     "measure.added": _l("%(actor)s added %(object)s"),
+    # group bots
+    "group_bot.test_sent": _l("%(actor)s sent a test message to %(object)s"),
     # calendars
     "calendar.override_set": _l("%(actor)s marked %(day)s as %(kind)s in %(object)s"),
     "calendar.override_removed": _l("%(actor)s removed the exception of %(day)s from %(object)s"),
@@ -199,6 +202,7 @@ ADMIN_ACTIONS = {
     "calendar": ("created", "changed", "override_set", "override_removed", "notice_imported"),
     "desk_setting": ("updated",),
     "mailbox": ("created", "updated", "deactivated", "reactivated"),
+    "group_bot": ("created", "updated", "deactivated", "reactivated", "test_sent"),
     "measure": ("added", "status"),
     "account": (
         "logged_in",
@@ -290,6 +294,13 @@ FIELDS = {
     "folder": _l("folder"),
     "after_taking": _l("once taken"),
     "taken_folder": _l("taken folder"),
+    "platform": _l("platform"),
+    "webhook_host": _l("webhook host"),
+    "webhook_url": _l("webhook address"),
+    "events": _l("events"),
+    "language": _l("language"),
+    "secret": _l("secret"),
+    "secret_set": _l("secret set"),
 }
 
 KINDS = {"holiday": _l("a holiday"), "workday": _l("a make-up working day")}
@@ -308,6 +319,9 @@ VALUE_LABELS = {
     "side": SIDES,
     "password": {"changed": _l("a new one")},
     "after_taking": {"move": _l("moved to the taken folder"), "delete": _l("deleted")},
+    "platform": labels.BOT_PLATFORM_LABELS,
+    "events": labels.BOT_EVENT_LABELS,
+    "language": labels.BOT_LANGUAGE_LABELS,
 }
 
 # contact data wherever it appears (as the audit page has always masked it)

@@ -80,3 +80,17 @@ MEASURE_STATUS_LABELS = {
 }
 
 MEASURE_FILTER_LABELS = {"open": _l("Not done"), "done": _l("Done"), "all": _l("All")}
+
+BOT_PLATFORM_LABELS = {
+    "wecom": _l("WeCom (企业微信)"),
+    "dingtalk": _l("DingTalk (钉钉)"),
+    "feishu": _l("Feishu (飞书)"),
+}
+
+BOT_EVENT_LABELS = {
+    "sla_warning": _l("SLA warnings"),
+    "sla_escalation": _l("SLA escalations"),
+    "new_p1": _l("New P1 requests"),
+}
+
+BOT_LANGUAGE_LABELS = {"zh_CN": _l("Chinese"), "en": _l("English")}

@@ -32,6 +32,7 @@ from portal.models import (
     Delivery,
     Department,
     Feedback,
+    GroupBot,
     ImprovementMeasure,
     Mailbox,
     Organisation,
@@ -294,6 +295,7 @@ LABELS = {
     "delivery": _numbered(Delivery),
     "feedback": _numbered(Feedback),
     "improvement_measure": _measures,
+    "group_bot": _named(GroupBot),
 }
 
 

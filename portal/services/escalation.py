@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.domain.sla import family
 from portal.models import Account, ImprovementMeasure, Message, ServiceRequest, SlaEvent
-from portal.services import audit, handoffs
+from portal.services import audit, group_bots, handoffs
 from portal.services.notifications import notify
 from portal.services.timers import Deadline
 
@@ -120,6 +120,10 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
         # the notification and its mail (sent by the firing job after its commit)
         notify(session, person.id, deadline.kind, sr.id, params, dedupe_key=key, mails=mails)
         told.append(person.id)
+    # the group chats subscribed to warnings or escalations: one message per bot and event
+    group_bots.tell_sla(
+        session, sr, deadline.kind, deadline.due_epoch, _shown_due(sr, deadline), mails
+    )
     if fam == "feedback_close":
         _close_without_feedback(session, sr, deadline, now)
     audit.record(

@@ -1,5 +1,7 @@
-"""E-mail through an outbox table (docs/architecture.md): written in the caller's transaction, sent by a job
-with retries and exponential backoff.
+"""E-mail and group-bot messages through an outbox table (docs/architecture.md): written in the
+caller's transaction, sent by a job with retries and exponential backoff. A row's ``channel``
+picks the transmitter (SMTP, or the bot's webhook: portal/services/group_bot_send.py); claiming,
+backoff and failing are the same for both, here.
 
 Sending claims a row first (a compare-and-set on ``next_attempt_at`` that also pushes it one
 lease ahead), so two workers never send the same attempt; a worker that dies while sending leaves
@@ -24,6 +26,7 @@ from portal.domain.mail_ids import message_id, sender_domain
 from portal.domain.masking import mask_email
 from portal.models import EmailOutbox
 from portal.queue import enqueue_after_commit
+from portal.services import group_bot_send
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class MailSettings:
     max_attempts: int = 8
     retry_base: float = 30.0
     retry_max: float = 3600.0
+    bot_timeout: float = 10.0
 
     @classmethod
     def from_config(cls, config) -> MailSettings:
@@ -49,6 +53,7 @@ class MailSettings:
             max_attempts=int(config.get("MAIL_MAX_ATTEMPTS", 8)),
             retry_base=float(config.get("MAIL_RETRY_BASE_SECONDS", 30)),
             retry_max=float(config.get("MAIL_RETRY_MAX_SECONDS", 3600)),
+            bot_timeout=float(config.get("GROUP_BOT_TIMEOUT_SECONDS", 10)),
         )
 
 
@@ -71,10 +76,12 @@ def add(
     dedupe_key: str | None = None,
     meta: dict | None = None,
     enqueue: bool = True,
+    channel: str = "email",
+    bot_id: int | None = None,
 ) -> EmailOutbox | None:
-    """Queue a mail in the caller's transaction; sent by a job after commit (``enqueue``), or
-    by the caller after its commit, or else by the sweep. None when a mail with this dedupe key
-    exists already."""
+    """Queue a mail (or, with ``channel="bot"``, a message to the group bot ``bot_id``) in the
+    caller's transaction; sent by a job after commit (``enqueue``), or by the caller after its
+    commit, or else by the sweep. None when a row with this dedupe key exists already."""
     if dedupe_key is not None and session.scalar(
         select(EmailOutbox.id).where(EmailOutbox.dedupe_key == dedupe_key)
     ):
@@ -86,6 +93,8 @@ def add(
         body_html=body_html,
         dedupe_key=dedupe_key,
         meta=meta,
+        channel=channel,
+        bot_id=bot_id,
     )
     session.add(mail)
     session.flush()
@@ -152,6 +161,21 @@ def transmit(row: EmailOutbox, settings: MailSettings) -> None:
         smtp.send_message(build(row, settings))
 
 
+def recipient(row: EmailOutbox) -> str:
+    """Who a row goes to, fit for the log: the masked address, or the bot's id."""
+    if row.channel == "bot":
+        return f"group bot {row.bot_id}"
+    return mask_email(row.to_address)
+
+
+def deliver(session: Session, row: EmailOutbox, now: datetime, settings: MailSettings) -> None:
+    """Hand a claimed row to its channel's transmitter."""
+    if row.channel == "bot":
+        group_bot_send.transmit(session, row, now, settings.bot_timeout)
+    else:
+        transmit(row, settings)
+
+
 def send(
     session: Session, outbox_id: int, now: datetime, settings: MailSettings
 ) -> tuple[str, datetime | None]:
@@ -160,10 +184,11 @@ def send(
     if row is None:
         return "skipped", None
     try:
-        transmit(row, settings)
-    except (OSError, smtplib.SMTPException) as exc:
+        deliver(session, row, now, settings)
+    except (OSError, smtplib.SMTPException, group_bot_send.BotDeliveryError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        if row.attempts >= settings.max_attempts:
+        permanent = getattr(exc, "permanent", False)
+        if permanent or row.attempts >= settings.max_attempts:
             values = {"status": "failed", "last_error": error}
             outcome, retry_at = "failed", None
         else:
@@ -178,9 +203,10 @@ def send(
         )
         session.commit()
         log.warning(
-            "mail %s to %s: attempt %s failed (%s)",
+            "%s %s to %s: attempt %s failed (%s)",
+            "bot message" if row.channel == "bot" else "mail",
             outbox_id,
-            mask_email(row.to_address),
+            recipient(row),
             row.attempts,
             error,
         )

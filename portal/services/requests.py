@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
 from portal.models import Account, AccountRole, Organisation, ServiceRequest
 from portal.queue import enqueue_after_commit
-from portal.services import audit, catalogue, sla
+from portal.services import audit, catalogue, group_bots, sla
 from portal.services.notifications import notify
 from portal.services.numbers import next_number
 from portal.services.workflow.checks import FieldError
@@ -91,6 +91,8 @@ def submit(
             "channel": sr.channel,
         },
     )
+    # a P1 is told to the group chats subscribed to it (sent after commit)
+    group_bots.tell_new_p1(session, sr)
     enqueue_after_commit(session, "portal.jobs.request_submitted", sr.id)
     return sr
 

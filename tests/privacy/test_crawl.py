@@ -12,6 +12,7 @@ builder.
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 
 import pytest
@@ -69,6 +70,25 @@ def _mailbox(scene_args):
     return row
 
 
+_BOT_NAMES = itertools.count(1)
+
+
+def _bots(scene_args) -> list[int]:
+    """A group bot (its page shows no contact data: it has none)."""
+    from portal.models import GroupBot
+
+    bot = GroupBot(
+        name=f"crawl bot {next(_BOT_NAMES)}",
+        platform="wecom",
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=crawl",
+        events=["new_p1"],
+        language="zh_CN",
+    )
+    scene_args.session.add(bot)
+    scene_args.session.flush()
+    return [bot.id]
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -99,6 +119,7 @@ class Values:
             "token": lambda: [*_tokens(s), "not-a-valid-token"],
             "policy_id": lambda: _policies(self),
             "mailbox_id": lambda: [_mailbox(self).id],
+            "bot_id": lambda: _bots(self),
         }
         if name not in builders:
             pytest.fail(

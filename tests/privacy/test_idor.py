@@ -86,6 +86,11 @@ STAFF_RULES: dict[str, object] = {
     # portal.services.feedback.MEASURE_ROLES: the supervisor analyses feedback, the agent
     # collects it, the admin manages (not a lifecycle action: a role check)
     "staff.add_measure": frozenset({"agent", "supervisor", "admin"}),
+    # group bots: a webhook address is a credential, admins only (portal/staff/admin/group_bots.py)
+    "staff.admin.bot": frozenset({"admin"}),
+    "staff.admin.bot_update": frozenset({"admin"}),
+    "staff.admin.bot_active": frozenset({"admin"}),
+    "staff.admin.bot_test": frozenset({"admin"}),
 }
 
 
@@ -178,6 +183,21 @@ def _mailbox(session):
     return row
 
 
+def _bot(session):
+    from portal.models import GroupBot
+
+    bot = GroupBot(
+        name=f"idor bot {next(_calendars)}",
+        platform="feishu",
+        webhook_url="https://open.feishu.cn/open-apis/bot/v2/hook/x",
+        events=["sla_warning"],
+        language="en",
+    )
+    session.add(bot)
+    session.flush()
+    return bot
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -196,6 +216,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "account_id": lambda: scene.handler.id,
         "contact_id": lambda: scene.contact.id,
         "mailbox_id": lambda: _mailbox(session).id,
+        "bot_id": lambda: _bot(session).id,
     }
     values = {}
     for name in sorted(rule.arguments):

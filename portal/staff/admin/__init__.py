@@ -38,6 +38,7 @@ from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     calendars,
     catalogue,
     contacts,
+    group_bots,
     index,
     mailboxes,
     organisations,

@@ -91,6 +91,11 @@ SECTIONS: tuple[Section, ...] = (
         _l("The mailboxes inbound mail is taken from: server, login, folders; test a connection."),
     ),
     Section(
+        "staff.admin.bots",
+        _l("Group bots"),
+        _l("WeCom, DingTalk and Feishu group chats told of SLA warnings, escalations and P1s."),
+    ),
+    Section(
         "staff.admin.audit",
         _l("Audit log"),
         _l("Every change, who made it and when, on a tamper-evident chain."),
