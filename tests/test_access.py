@@ -192,6 +192,7 @@ class Arguments:
         self.session.flush()
         return row
 
+    @cached_property
     def group_bot(self):
         from portal.models import GroupBot
 

@@ -150,3 +150,22 @@ def test_only_admins_reach_the_mailboxes(make_client, factory, db_session):
     assert supervisor.get(PAGE).status_code == 403
     assert supervisor.post(PAGE, data={"name": "x"}).status_code == 403
     assert db_session.scalar(select(func.count()).select_from(Mailbox)) == 0
+
+
+def test_a_nul_in_any_mailbox_form_is_refused_and_nothing_changes(admin, db_session, imap_server):
+    assert admin.post(PAGE, data=_form(imap_server)).status_code == 302
+    [box] = _boxes(db_session)
+    before = (box.name, box.host, box.username, box.password_encrypted, box.active)
+    for url, data in [
+        (PAGE, _form(imap_server, name="新\x00箱")),
+        (f"{PAGE}/{box.id}", _form(imap_server, name="Support desk", host="127.0.0.1\x00")),
+        (f"{PAGE}/{box.id}", _form(imap_server, name="Support desk", password="p\x00w")),
+        (f"{PAGE}/{box.id}/active", {"active": "0\x00"}),
+    ]:
+        resp = admin.post(url, data=data)
+        assert resp.status_code in (400, 422), (url, resp.status_code)
+    # the connection test has no field of its own: a NUL beside it changes nothing either
+    assert admin.post(f"{PAGE}/{box.id}/test", data={"x": "\x00"}).status_code < 500
+    [box] = _boxes(db_session)
+    assert (box.name, box.host, box.username, box.password_encrypted, box.active) == before
+    assert len(_boxes(db_session)) == 1
