@@ -4,15 +4,18 @@ handler sees it.
 ``PiiFilter`` rewrites a record's message (with its args merged in), its exception text and its
 stack text: PII patterns are redacted (portal.domain.pii) and the contact values the presenters
 handled during the current request or job (names too, which no pattern finds) are masked.
-``install`` puts it on the app's and the root logger's handlers and, so that handlers added
+Percent- and plus-encoded text (a query string in an access log line) is decoded and masked
+too. ``install`` puts it on the app's and the root logger's handlers and, so that handlers added
 later (gunicorn's, pytest's) are covered as well, into the log record factory.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from contextvars import ContextVar
+from urllib.parse import unquote_plus
 
 from flask import Flask
 
@@ -45,15 +48,38 @@ def forget_sensitive() -> None:
     _sensitive.set(None)
 
 
-def mask_text(text: str) -> str:
-    if not text:
-        return text
+# a run of URL text holding a percent escape or a plus: a query string as an access log shows it
+_ENCODED = re.compile(r"[^\s\"'<>]*(?:%[0-9A-Fa-f]{2}|\+)[^\s\"'<>]*")
+
+
+def _mask_plain(text: str) -> str:
     known = _sensitive.get()
     if known:
         for raw in sorted(known, key=len, reverse=True):
             if raw in text:
                 text = text.replace(raw, known[raw])
     return pii.redact(text)
+
+
+def _mask_encoded(match: re.Match) -> str:
+    """A percent- or plus-encoded run (``li.ming%40acme.example.com``, ``%E6%9D%8E+明``) is
+    decoded and masked when the decoded text holds a contact value; otherwise it stays as it
+    was."""
+    token = match.group()
+    decoded = unquote_plus(token, errors="replace")
+    if decoded == token:
+        return token
+    masked = _mask_plain(decoded)
+    return token if masked == decoded else masked
+
+
+def mask_text(text: str) -> str:
+    if not text:
+        return text
+    text = _mask_plain(text)
+    if "%" in text or "+" in text:
+        text = _ENCODED.sub(_mask_encoded, text)
+    return text
 
 
 class PiiFilter(logging.Filter):

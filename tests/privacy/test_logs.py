@@ -98,6 +98,33 @@ def test_contact_names_the_presenters_handled_are_masked_in_that_requests_logs(a
         forget_sensitive()
 
 
+def test_percent_and_plus_encoded_contact_data_in_an_access_log_line_is_masked(app, caplog):
+    """The queue search typed an e-mail, a phone and a name: the access log line carries them
+    URL-encoded (li.ming%40…, +, %E6…), and the masking catches those forms too."""
+    from urllib.parse import quote, quote_plus
+
+    from portal.logging import forget_sensitive
+    from portal.presentation import presenters
+
+    caplog.set_level(logging.INFO)
+    access = logging.getLogger("gunicorn.access")
+    with app.test_request_context("/"):
+        presenters.contact_view(NAME, PHONE, EMAIL, full=False)  # the page showed this contact
+        for query in (quote(EMAIL), quote_plus(f"{NAME} {PHONE}"), quote_plus(f"+86 {PHONE}")):
+            access.info('127.0.0.1 - - "GET /staff/requests?q=%s&view=all HTTP/1.1" 200', query)
+        forget_sensitive()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gunicorn.access"]
+    assert len(lines) == 3
+    text = "\n".join(lines)
+    for secret in (EMAIL, PHONE, NAME, quote(EMAIL), quote(NAME), quote_plus(NAME)):
+        assert secret not in text, f"{secret!r} in {text!r}"
+    assert "****" + PHONE[-4:] in text and EMAIL[0] + "***@" in text
+    assert "GET /staff/requests?q=" in text and "HTTP/1.1" in text  # the line itself is kept
+    # a query with no contact data in it stays as it was, encoded
+    access.info('"GET /staff/requests?q=%s HTTP/1.1" 200', quote_plus("VPN 断开 50%"))
+    assert caplog.records[-1].getMessage().endswith(f"q={quote_plus('VPN 断开 50%')} HTTP/1.1\" 200")
+
+
 def test_a_server_error_shows_a_reference_and_logs_no_data(database_url, redis_url, caplog):
     broken = create_app(
         {
