@@ -1,4 +1,4 @@
-"""Routes that belong to neither side: the language switch and the health check."""
+"""Routes that belong to neither side: the language switch, the health and readiness checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
 from portal.db import db
 from portal.web.rendering import redirect_whole_page
@@ -47,22 +46,26 @@ def favicon():
 
 @bp.get("/healthz")
 def health():
-    """Database must answer (else 500); Redis is reported: without it jobs and login throttling
-    stop, but pages still render, so the web stays 'up' and says 'degraded'."""
-    from redis.exceptions import RedisError
+    """Liveness: the process is up and serves requests; nothing else is checked (the
+    database, Redis and the background work are /readyz's)."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def ready():
+    """Readiness for a load balancer: each check with its own status, 503 when one fails
+    (portal/services/readiness.py). No address, secret or personal data in it."""
+    from datetime import UTC, datetime
 
     from portal.queue import redis_conn
+    from portal.services.readiness import readiness
 
-    db.session.execute(text("SELECT 1"))
-    if not current_app.config.get("REDIS_URL"):
-        redis_state = "not configured"
-    else:
-        try:
-            redis_state = "ok" if redis_conn().ping() else "no answer"
-        except RedisError:
-            redis_state = "unavailable"
-    status = "ok" if redis_state == "ok" else "degraded"
-    return jsonify(status=status, database="ok", redis=redis_state)
+    conn = redis_conn() if current_app.config.get("REDIS_URL") else None
+    result = readiness(db.session, conn, current_app.config, datetime.now(UTC))
+    response = jsonify(result.as_dict())
+    response.status_code = 200 if result.ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/healthz/sla")
