@@ -142,9 +142,10 @@ def users_create(
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """One line per event: text on a terminal, JSON otherwise or with LOG_FORMAT=json."""
+    from portal.log_format import configure
+
+    configure(logging.INFO)
 
 
 def _say_serving(url: str) -> None:

@@ -80,6 +80,11 @@ def load_settings(instance_path: str) -> dict:
         # often, at most this many mails per mailbox a run; a worker holds a mailbox this long
         # at most (a Redis lock, so that two workers normally do not fetch it at once)
         "INBOUND_POLL_SECONDS": float(os.environ.get("INBOUND_POLL_SECONDS", "60")),
+        # /readyz's limits (portal/services/readiness.py; unset: derived from the intervals)
+        "READY_SWEEP_MAX_AGE_SECONDS": os.environ.get("READY_SWEEP_MAX_AGE_SECONDS"),
+        "READY_OUTBOX_LAG_SECONDS": os.environ.get("READY_OUTBOX_LAG_SECONDS"),
+        "READY_OUTBOX_FAILED_MAX": os.environ.get("READY_OUTBOX_FAILED_MAX"),
+        "READY_INBOUND_LAG_SECONDS": os.environ.get("READY_INBOUND_LAG_SECONDS"),
         "INBOUND_FETCH_LIMIT": int(os.environ.get("INBOUND_FETCH_LIMIT", "200")),
         "INBOUND_LOCK_SECONDS": int(os.environ.get("INBOUND_LOCK_SECONDS", "300")),
         # seconds an IMAP connection may wait on the server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -10,7 +11,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from portal import create_app
+from portal import create_app, log_format
 from portal.db import db, make_engine
 from portal.models import utcnow
 from portal.services import lifecycle
@@ -66,6 +67,10 @@ def test_a_whole_lifecycle_leaves_no_contact_value_or_pii_in_the_logs(
     walked = len(caplog.records)
     leaks = [s for s in SECRETS if s in _all_log_text(caplog.records)]
     assert leaks == [], f"raw personal data in the logs: {leaks}"
+    # as production writes them: one JSON object per line, none with a contact value
+    as_json = [log_format.MaskedJsonFormatter().format(r) for r in caplog.records]
+    assert all("\n" not in line and json.loads(line)["message"] is not None for line in as_json)
+    assert [s for s in SECRETS if any(s in line for line in as_json)] == []
 
     # and code that logs a contact value by mistake, outside any request: the patterns find
     # phones, e-mails and ID numbers (a name only where the presenters handled it, above)
