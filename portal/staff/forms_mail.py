@@ -16,7 +16,9 @@ class MailToContactForm(PortalForm):
 
     contact = IntegerField(
         _l("Customer contact"),
-        validators=[InputRequired(message=_l("Find the customer and choose the contact it is for."))],
+        validators=[
+            InputRequired(message=_l("Find the customer and choose the contact it is for."))
+        ],
     )
 
 

@@ -24,7 +24,11 @@ def agent(factory):
 @pytest.fixture
 def waiting(take):
     row, status = take(
-        mail(UNKNOWN, "Printer on floor 3 is offline", attachments=[("log.txt", b"E42", "text/plain")])
+        mail(
+            UNKNOWN,
+            "Printer on floor 3 is offline",
+            attachments=[("log.txt", b"E42", "text/plain")],
+        )
     )
     assert status == "triage"
     return row
@@ -58,9 +62,13 @@ def test_waiting_tab_lists_the_mail_with_its_reason_as_a_sentence(client, agent,
 
 
 def test_tabs_separate_waiting_unreadable_and_handled(client, agent, take, people):
-    broken, status = take(b"From: x@unknown.example\r\nContent-Type: multipart/mixed\r\n\r\nno boundary")
+    broken, status = take(
+        b"From: x@unknown.example\r\nContent-Type: multipart/mixed\r\n\r\nno boundary"
+    )
     assert status == "unreadable"
-    bounce, status = take(mail("mailer-daemon@unknown.example", headers={"Auto-Submitted": "auto-replied"}))
+    bounce, status = take(
+        mail("mailer-daemon@unknown.example", headers={"Auto-Submitted": "auto-replied"})
+    )
     assert status == "ignored"
     _en(client).login(agent)
     unreadable = client.get("/staff/mail?tab=unreadable").get_data(as_text=True)
@@ -99,7 +107,13 @@ def test_the_detail_shows_headers_text_and_attachments(client, agent, waiting):
 
 
 def test_html_is_shown_sanitised(client, agent, take):
-    row, _ = take(mail(UNKNOWN, "HTML", html='<p>Hello <b>desk</b></p><script>alert(1)</script><a href="javascript:x()" onclick="y()">z</a>'))
+    row, _ = take(
+        mail(
+            UNKNOWN,
+            "HTML",
+            html='<p>Hello <b>desk</b></p><script>alert(1)</script><a href="javascript:x()" onclick="y()">z</a>',
+        )
+    )
     client.login(agent)
     body = client.get(f"/staff/mail/{row.id}").get_data(as_text=True)
     assert "<b>desk</b>" in body
@@ -128,7 +142,9 @@ def test_make_it_a_request_for_a_contact(client, agent, waiting, people, db_sess
     assert row.status == "request" and sr.contact_id == contact.id and sr.channel == "email"
     assert row.raw is None
     event = db_session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "inbound_mail.triaged", AuditEvent.object_id == str(row.id))
+        select(AuditEvent).where(
+            AuditEvent.action == "inbound_mail.triaged", AuditEvent.object_id == str(row.id)
+        )
     )
     assert event is not None and event.actor_id == agent.id
     page = client.get(resp.location).get_data(as_text=True)
@@ -140,7 +156,12 @@ def test_make_it_a_request_for_a_contact(client, agent, waiting, people, db_sess
 
 def test_make_it_a_request_for_a_new_contact(client, agent, waiting, people, db_session):
     _en(client).login(agent)
-    data = {"organisation": people["org"].id, "name": "陈新", "email": UNKNOWN, "phone": "13900001111"}
+    data = {
+        "organisation": people["org"].id,
+        "name": "陈新",
+        "email": UNKNOWN,
+        "phone": "13900001111",
+    }
     resp = client.post(f"/staff/mail/{waiting.id}/new-contact", data=data)
     assert resp.status_code == 302
     db_session.expire_all()
@@ -157,7 +178,9 @@ def test_discard(client, agent, waiting, db_session):
     db_session.expire_all()
     assert db_session.get(InboundMail, waiting.id).status == "discarded"
     assert db_session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "inbound_mail.discarded", AuditEvent.object_id == str(waiting.id))
+        select(AuditEvent).where(
+            AuditEvent.action == "inbound_mail.discarded", AuditEvent.object_id == str(waiting.id)
+        )
     )
     assert "The mail was discarded." in client.get(resp.location).get_data(as_text=True)
 
@@ -196,7 +219,9 @@ def test_a_staff_account_or_unknown_id_is_not_a_contact(client, agent, waiting, 
     before = _writes(db_session)
     for value in (agent.id, 99999999):
         resp = client.post(f"/staff/mail/{waiting.id}/request", data={"contact": value})
-        assert resp.status_code == 422 and "Choose an active contact." in resp.get_data(as_text=True)
+        assert resp.status_code == 422 and "Choose an active contact." in resp.get_data(
+            as_text=True
+        )
     assert _writes(db_session) == before
 
 
@@ -207,7 +232,9 @@ def test_new_contact_errors_keep_what_was_typed(client, agent, waiting, people, 
     resp = client.post(f"/staff/mail/{waiting.id}/new-contact", data=taken)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'value="陈新"' in body
-    empty = client.post(f"/staff/mail/{waiting.id}/new-contact", data={"organisation": "", "name": "", "email": "x"})
+    empty = client.post(
+        f"/staff/mail/{waiting.id}/new-contact", data={"organisation": "", "name": "", "email": "x"}
+    )
     body = empty.get_data(as_text=True)
     assert empty.status_code == 422
     assert "Choose the organisation." in body and "Give the contact's name." in body
@@ -217,10 +244,17 @@ def test_new_contact_errors_keep_what_was_typed(client, agent, waiting, people, 
     assert _writes(db_session) == before
 
 
-def test_a_nul_in_any_field_is_refused_and_nothing_written(client, agent, waiting, people, db_session):
+def test_a_nul_in_any_field_is_refused_and_nothing_written(
+    client, agent, waiting, people, db_session
+):
     _en(client).login(agent)
     before = _writes(db_session)
-    data = {"organisation": people["org"].id, "name": "陈\x00新", "email": "n\x00ul@x.example", "phone": "1\x002"}
+    data = {
+        "organisation": people["org"].id,
+        "name": "陈\x00新",
+        "email": "n\x00ul@x.example",
+        "phone": "1\x002",
+    }
     resp = client.post(f"/staff/mail/{waiting.id}/new-contact", data=data)
     assert resp.status_code == 422
     assert "Invisible control characters were taken out of this." in resp.get_data(as_text=True)
@@ -309,14 +343,24 @@ def test_the_pages_write_nothing_on_get(client, agent, waiting, take, db_session
     take(mail("mailer-daemon@unknown.example", headers={"Auto-Submitted": "auto-replied"}))
     client.login(agent)
     with count_queries() as statements:
-        for url in ("/staff/mail", "/staff/mail?tab=unreadable", "/staff/mail?tab=handled",
-                    f"/staff/mail/{waiting.id}", f"/staff/mail/{waiting.id}?q=李", "/staff/mail/badge"):
+        for url in (
+            "/staff/mail",
+            "/staff/mail?tab=unreadable",
+            "/staff/mail?tab=handled",
+            f"/staff/mail/{waiting.id}",
+            f"/staff/mail/{waiting.id}?q=李",
+            "/staff/mail/badge",
+        ):
             assert client.get(url).status_code == 200
-    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    writes = [
+        s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
     assert writes == []
 
 
-def test_the_builders_query_counts_do_not_grow_with_the_mails(db_session, take, people, count_queries):
+def test_the_builders_query_counts_do_not_grow_with_the_mails(
+    db_session, take, people, count_queries
+):
     for n in range(3):
         take(mail(f"q{n}@unknown.example"))
     take(mail(people["contact"].email, "A request"))  # a request, listed as handled
