@@ -381,6 +381,6 @@ def test_a_chinese_reader_gets_the_pages_in_chinese(client, factory, waiting):
     client.http.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     client.login(agent)
     body = client.get("/staff/mail").get_data(as_text=True)
-    assert "发件人不是已知的联系人" in body and "等待处理" in body
+    assert "发件人不是已知的联系人。" in body and ">待处理<" in body and "发件人" in body
     detail = client.get(f"/staff/mail/{waiting.id}").get_data(as_text=True)
     assert "丢弃" in detail
