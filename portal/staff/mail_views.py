@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal.db import db
-from portal.models import ServiceRequest, utcnow
+from portal.models import utcnow
 from portal.presentation import presenters
 from portal.services import contacts
 from portal.services import requests as sr_service
@@ -73,12 +73,15 @@ def _detail(
     q = " ".join(request.args.get("q", "").split())[:100]
     new_contact = new_contact or MailNewContactForm(formdata=None)
     new_contact.set_organisations(mail_lists.organisation_choices(db.session))
+    groups = _contact_results(q, chosen_id) if detail.may_become_request else []
+    found = sum(len(g["contacts"]) for g in groups)
     context = dict(
         mail=detail,
         q=q,
         searched=bool(q) or chosen_id is not None,
-        groups=_contact_results(q, chosen_id) if detail.may_become_request else [],
-        limit=sr_service.CONTACT_SEARCH_LIMIT,
+        groups=groups,
+        limit_reached=found >= sr_service.CONTACT_SEARCH_LIMIT,
+        found=found,
         chosen_id=chosen_id,
         to_contact=to_contact or MailToContactForm(formdata=None),
         new_contact=new_contact,
@@ -104,7 +107,8 @@ def _made(sr_number: str) -> None:
     flash(Markup(escape(_("The mail is now request %(number)s."))) % {"number": link}, "success")
 
 
-def _refused(exc) -> None:
+def _refused(exc):
+    """The lazy message of a refused decision; nothing of it is kept."""
     db.session.rollback()
     return exc.message
 
@@ -125,16 +129,12 @@ def mail_request(mail_id: int):
             problem = _refused(exc)
             form.contact.errors = [*form.contact.errors, problem]
         else:
-            number = _number(row)
+            number = mail_lists.request_number(db.session, row.request_id)
             db.session.commit()
             _made(number)
             return redirect(url_for("staff.mail_list", tab="handled"))
     db.session.rollback()
     return _detail(mail_id, to_contact=form, chosen_id=chosen, problem=problem, status=422)
-
-
-def _number(row) -> str:
-    return db.session.get(ServiceRequest, row.request_id).number
 
 
 @bp.route("/mail/<int:mail_id>/new-contact", methods=["POST"])
@@ -159,7 +159,7 @@ def mail_new_contact(mail_id: int):
             problem = _refused(exc)
             form.form_errors.append(problem)
         else:
-            number = _number(row)
+            number = mail_lists.request_number(db.session, row.request_id)
             db.session.commit()
             _made(number)
             return redirect(url_for("staff.mail_list", tab="handled"))

@@ -223,6 +223,11 @@ def _recorded_files(detail: dict | None) -> list[FileLine]:
     return kept + refused
 
 
+def request_number(session: Session, request_id: int) -> str:
+    """The number of the request a decision made (for the page that follows)."""
+    return session.scalar(select(ServiceRequest.number).where(ServiceRequest.id == request_id))
+
+
 def organisation_choices(session: Session) -> list[OrganisationChoice]:
     """The active organisations a new contact may join (one query)."""
     rows = session.execute(
