@@ -85,7 +85,6 @@ def _detail(
         chosen_id=chosen_id,
         to_contact=to_contact or MailToContactForm(formdata=None),
         new_contact=new_contact,
-        discard_form=DiscardMailForm(formdata=None),
         problem=problem,
     )
     html = page_or_fragment("staff/mail/detail.html", "staff/mail/_contacts.html", **context)
