@@ -217,6 +217,19 @@ class Arguments:
         self.session.flush()
         return bot
 
+    @cached_property
+    def inbound_mail(self):
+        """A mail waiting in triage (from a sender the desk does not know)."""
+        from portal.models import utcnow
+        from portal.services import inbound
+        from tests.inbound.mails import mail
+
+        row, _new = inbound.receive(
+            self.session, mail("access@unknown.example"), "access", utcnow()
+        )
+        inbound.process(self.session, row, utcnow())
+        return row
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -239,6 +252,7 @@ class Arguments:
         "policy_id": lambda a: a.sla_policy.id,
         "mailbox_id": lambda a: a.mailbox.id,
         "bot_id": lambda a: a.group_bot.id,
+        "mail_id": lambda a: a.inbound_mail.id,
     }
 
     def value(self, rule: Rule, name: str):

@@ -22,6 +22,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     delivery_views,
     dispatch_views,
     feedback_views,
+    mail_views,
     password_views,
     privacy_views,
     register_views,

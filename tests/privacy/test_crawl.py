@@ -89,6 +89,25 @@ def _bots(scene_args) -> list[int]:
     return [bot.id]
 
 
+def _inbound_mails(scene_args) -> list[int]:
+    """Mails of the triage pages: one waiting (a sender the desk does not know, shown whole to
+    the roles that triage), one from the scene's contact that became a request (handled: its
+    sender masked)."""
+    from portal.models import utcnow
+    from portal.services import inbound
+    from tests.inbound.mails import mail
+
+    ids = []
+    for raw in (
+        mail(f"crawl{next(_BOT_NAMES)}@unknown.example", "Crawl mail"),
+        mail(scene_args.scene.contact.email, "Crawl request by mail"),
+    ):
+        row, _new = inbound.receive(scene_args.session, raw, "crawl", utcnow())
+        inbound.process(scene_args.session, row, utcnow())
+        ids.append(row.id)
+    return ids
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -120,6 +139,7 @@ class Values:
             "policy_id": lambda: _policies(self),
             "mailbox_id": lambda: [_mailbox(self).id],
             "bot_id": lambda: _bots(self),
+            "mail_id": lambda: _inbound_mails(self),
         }
         if name not in builders:
             pytest.fail(

@@ -91,6 +91,11 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.bot_update": frozenset({"admin"}),
     "staff.admin.bot_active": frozenset({"admin"}),
     "staff.admin.bot_test": frozenset({"admin"}),
+    # mail triage: the roles that register requests (portal/staff/register_views.py)
+    "staff.mail_detail": frozenset({"agent", "supervisor", "admin"}),
+    "staff.mail_request": frozenset({"agent", "supervisor", "admin"}),
+    "staff.mail_new_contact": frozenset({"agent", "supervisor", "admin"}),
+    "staff.mail_discard": frozenset({"agent", "supervisor", "admin"}),
 }
 
 
@@ -198,6 +203,18 @@ def _bot(session):
     return bot
 
 
+def _inbound_mail(session):
+    """A mail waiting in triage, from a sender the desk does not know."""
+    from portal.services import inbound
+    from tests.inbound.mails import mail
+
+    row, _new = inbound.receive(
+        session, mail(f"idor{next(_calendars)}@unknown.example"), "idor", utcnow()
+    )
+    inbound.process(session, row, utcnow())
+    return row
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -217,6 +234,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "contact_id": lambda: scene.contact.id,
         "mailbox_id": lambda: _mailbox(session).id,
         "bot_id": lambda: _bot(session).id,
+        "mail_id": lambda: _inbound_mail(session).id,
     }
     values = {}
     for name in sorted(rule.arguments):

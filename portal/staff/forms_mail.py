@@ -1,0 +1,80 @@
+"""The forms of the mail triage page (portal/staff/mail_views.py): make the mail a request for
+a chosen contact, for a new contact of a chosen organisation, or discard it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+
+from portal.services import contacts as contact_service
+from portal.web.forms import TOO_LONG, PortalForm
+
+
+class MailToContactForm(PortalForm):
+    """A request for an existing contact, chosen from the search's results."""
+
+    contact = IntegerField(
+        _l("Customer contact"),
+        validators=[
+            InputRequired(message=_l("Find the customer and choose the contact it is for."))
+        ],
+    )
+
+
+def _organisation(value):
+    return int(value) if value not in (None, "") and str(value).isdigit() else None
+
+
+class MailNewContactForm(PortalForm):
+    """A request for a new contact (invited like any new contact), in a chosen organisation."""
+
+    organisation = SelectField(
+        _l("Organisation"),
+        coerce=_organisation,
+        validators=[InputRequired(message=_l("Choose the organisation."))],
+        validate_choice=True,
+    )
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(message=_l("Give the contact's name.")),
+            Length(max=contact_service.NAME_MAX, message=TOO_LONG),
+        ],
+    )
+    email = EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(message=_l("Enter an e-mail address.")),
+            Length(max=contact_service.EMAIL_MAX, message=TOO_LONG),
+            Email(message=_l("Enter a valid e-mail address.")),
+        ],
+    )
+    phone = StringField(
+        _l("Phone"),
+        validators=[
+            Optional(),
+            Length(max=contact_service.PHONE_MAX, message=TOO_LONG),
+            Regexp(
+                contact_service.PHONE_PATTERN,
+                message=_l("Enter a phone number with digits only (spaces, dashes, + allowed)."),
+            ),
+        ],
+    )
+
+    def set_organisations(self, choices) -> None:
+        self.organisation.choices = [("", _l("Choose…"))] + [
+            (c.id, f"{c.name} ({c.code})") for c in choices
+        ]
+
+    def details(self) -> contact_service.ContactDetails:
+        return contact_service.ContactDetails(
+            name=self.name.data or "",
+            email=self.email.data or "",
+            phone=self.phone.data or None,
+            organisation_id=self.organisation.data,
+        )
+
+
+class DiscardMailForm(PortalForm):
+    """A button: the CSRF token alone."""
