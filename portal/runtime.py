@@ -112,10 +112,13 @@ def run_worker(
 
         warm_up(app)
         start_sweep_keeper(redis_url, float(app.config["SLA_SWEEP_SECONDS"]), queues[0])
-        # inbound mail from the IMAP mailboxes (docs/product.md §9), the same way
-        from portal.jobs_inbound import start_fetch_keeper
+        # inbound mail from the IMAP mailboxes (docs/product.md §9), the same way; 0 leaves it
+        # to `portal mail fetch` (deploy/systemd/portal-mail-fetch.timer)
+        poll = float(app.config["INBOUND_POLL_SECONDS"])
+        if poll > 0:
+            from portal.jobs_inbound import start_fetch_keeper
 
-        start_fetch_keeper(redis_url, float(app.config["INBOUND_POLL_SECONDS"]), queues[0])
+            start_fetch_keeper(redis_url, poll, queues[0])
     return worker.work(with_scheduler=True, burst=burst)
 
 
