@@ -33,6 +33,10 @@ def register_commands(app: Flask) -> None:
     from portal.mail_cli import mail_group
 
     app.cli.add_command(mail_group)
+    from portal.backup_cli import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.group("db")
