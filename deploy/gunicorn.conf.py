@@ -5,6 +5,8 @@ Every value can be changed by the environment named beside it. See deploy/README
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 # where to listen: behind nginx (deploy/nginx/portal.conf) on loopback
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
@@ -28,3 +30,23 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s %({x-requ
 # the client's address comes from X-Forwarded-For only through the portal's ProxyFix
 # (PROXY_FIX_X_FOR, the number of trusted proxies), not through gunicorn
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus (portal/metrics.py): every worker writes its counters into one folder, and /metrics
+# on any worker reads them all. A fresh folder per start (stale files would count twice); set
+# PROMETHEUS_MULTIPROC_DIR to choose it (it is emptied at start).
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="portal-metrics-")
+shutil.rmtree(_metrics_dir, ignore_errors=True)
+os.makedirs(_metrics_dir, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

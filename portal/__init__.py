@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+import time
 
 from flask import Flask, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal import security
+from portal import metrics, security
 from portal.db import db
 from portal.extensions import babel, csrf, htmx, login_manager
 
 log = logging.getLogger(__name__)
+# an X-Request-Id from a proxy is taken as it is when it is a plain token (nginx's $request_id,
+# a UUID); anything else is replaced by the portal's own
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,40}")
 
 
 def select_locale() -> str:
@@ -47,7 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     # the request with an error page, which quotes this id as its reference
     @app.before_request
     def _request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id", "")[:40] or new_request_id()
+        g.request_started = time.perf_counter()
+        # a proxy's id is kept when it is a plain token: it goes into headers and log lines
+        given = request.headers.get("X-Request-Id", "")[:40]
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else new_request_id()
 
     if app.config.get("REDIS_URL") and not app.config.get("PORTAL_BASE_URL") and not app.testing:
         # production (a shared Redis): the links in mails would point at the embedded default
@@ -92,6 +100,13 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        started = g.get("request_started")
+        if started is not None:
+            metrics.REQUEST_SECONDS.labels(
+                metrics.endpoint_label(request.url_rule.endpoint if request.url_rule else None),
+                request.method,
+                str(response.status_code),
+            ).observe(time.perf_counter() - started)
         return response
 
     @app.context_processor

@@ -80,6 +80,10 @@ def load_settings(instance_path: str) -> dict:
         # often, at most this many mails per mailbox a run; a worker holds a mailbox this long
         # at most (a Redis lock, so that two workers normally do not fetch it at once)
         "INBOUND_POLL_SECONDS": float(os.environ.get("INBOUND_POLL_SECONDS", "60")),
+        # /metrics answers to these addresses or networks only (comma-separated; empty: closed);
+        # a worker serves its own metrics on METRICS_PORT when set (portal/metrics.py)
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", "127.0.0.1,::1"),
+        "METRICS_PORT": int(os.environ.get("METRICS_PORT", "0") or 0),
         # /readyz's limits (portal/services/readiness.py; unset: derived from the intervals)
         "READY_SWEEP_MAX_AGE_SECONDS": os.environ.get("READY_SWEEP_MAX_AGE_SECONDS"),
         "READY_OUTBOX_LAG_SECONDS": os.environ.get("READY_OUTBOX_LAG_SECONDS"),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from rq import Queue
 
+from portal import metrics
 from portal.jobs import _get_app
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,11 @@ def sweep() -> dict:
         hour = int(app.config.get("DIGEST_HOUR", 8))
         ensure_digest(redis_conn(), q, finished, tz, hour, lambda: digest.anyone_wants(session))
         session.rollback()
+        if metrics.open_counts_due(redis_conn()):
+            metrics.store_open_counts(redis_conn(), timers.open_counts(session))
+            session.rollback()
         took = time.perf_counter() - started
+        metrics.SWEEP_SECONDS.observe(took)
         return {
             "fired": fired,
             "scheduled": len(upcoming),
@@ -172,6 +177,8 @@ def send_mail(outbox_id: int) -> str:
 
         settings = outbox.MailSettings.from_config(app.config)
         outcome, retry_at = outbox.send(db.session, outbox_id, _now(), settings)
+        if outcome != "skipped":
+            metrics.OUTBOX.labels(outcome).inc()
         if outcome == "retry" and retry_at is not None:
             row_attempt = int(retry_at.timestamp())
             queue().enqueue_at(

@@ -106,6 +106,12 @@ def run_worker(
     # (SimpleWorker: job timeouts still apply), unless PORTAL_WORKER_FORK=1.
     worker_class = Worker if os.environ.get("PORTAL_WORKER_FORK") == "1" else SimpleWorker
     worker = worker_class([Queue(name, connection=conn) for name in queues], connection=conn)
+    port = int(app.config.get("METRICS_PORT") or 0)
+    if port and not burst:
+        # this worker's own counters (SLA events, outbox, sweeps) for Prometheus
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=os.environ.get("METRICS_ADDR", "127.0.0.1"))
     if not burst:
         # the SLA sweep (docs/product.md §4): scheduled from here, so it survives a flushed Redis
         from portal.jobs_sla import start_sweep_keeper, warm_up

@@ -1,5 +1,6 @@
-"""The deployment files (deploy/): gunicorn with deploy/gunicorn.conf.py serves the portal and
-its access log keeps the path and the request id but never the query string."""
+"""The deployment files (deploy/): gunicorn with deploy/gunicorn.conf.py serves the portal, its
+access log keeps the path and the request id but never the query string, and its workers'
+metrics are counted together."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_gunicorn_with_the_deploy_configuration_logs_no_query_string(tmp_path):
         DATABASE_URL=url,
         SECRET_KEY="deploy-test",
         PORTAL_BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
+        WEB_CONCURRENCY="2",
         UPLOAD_FOLDER=str(tmp_path / "uploads"),
         LOG_FORMAT="json",
     )
@@ -73,6 +74,21 @@ def test_gunicorn_with_the_deploy_configuration_logs_no_query_string(tmp_path):
         while "deploy-probe-7" not in logged():
             assert time.monotonic() < deadline, logged()
             time.sleep(0.1)
+
+        # two workers, one /metrics: every worker's requests are counted in every scrape
+        for _ in range(9):
+            with urllib.request.urlopen(f"{base}/login", timeout=10) as resp:
+                assert resp.status == 200
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+            exposed = resp.read().decode()
+        logins = [
+            line
+            for line in exposed.splitlines()
+            if line.startswith("portal_http_request_duration_seconds_count{")
+            and 'endpoint="customer.login"' in line
+            and 'status="200"' in line
+        ]
+        assert logins and float(logins[0].rsplit(" ", 1)[1]) == 10.0, exposed[:2000]
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal import security
+from portal import metrics, security
 from portal.domain.vocabulary import AccountKind
 from portal.models import Account, AccountRole, LoginSession, Organisation
 from portal.services import audit
@@ -51,7 +51,9 @@ def authenticate(session: Session, kind: str, identifier: str, password: str) ->
     # verify even for an unknown account, so the time taken does not tell
     ok = security.verify_password(account.password_hash if account else None, password)
     if not ok or account is None:
+        metrics.LOGINS.labels(kind, "failed").inc()
         return None
+    metrics.LOGINS.labels(kind, "ok").inc()
     if security.needs_rehash(account.password_hash):
         # the hashing parameters were raised since: store the password under the new ones
         account.password_hash = security.hash_password(password)

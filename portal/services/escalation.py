@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal import metrics
 from portal.domain.sla import family
 from portal.models import Account, ImprovementMeasure, Message, ServiceRequest, SlaEvent
 from portal.services import audit, group_bots, handoffs
@@ -102,6 +103,7 @@ def fire(session: Session, sr: ServiceRequest, deadline: Deadline, now: datetime
         savepoint.rollback()
         return False
     savepoint.commit()
+    metrics.record_sla_event(fam, _late(deadline, now))
     _test_hook(deadline.kind)
 
     params = {"number": sr.number, "due": _shown_due(sr, deadline).isoformat()}

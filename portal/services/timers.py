@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, event, exists, inspect, select
+from sqlalchemy import and_, event, exists, func, inspect, select
 from sqlalchemy.orm import Session, object_session
 
 from portal.domain.vocabulary import OPEN_STATUSES, Status
@@ -595,3 +595,16 @@ def last_sweep(conn) -> str | None:
     """When the sweep last finished (ISO, UTC), from Redis; None if never (or Redis lost it)."""
     value = conn.get(LAST_SWEEP_KEY)
     return value.decode() if isinstance(value, bytes) else value
+
+
+def open_counts(session: Session) -> list[tuple[str, str, int]]:
+    """The open requests by status and priority, one grouped query (for the metrics: the
+    sweep runs it at most once a minute, portal/metrics.py)."""
+    from portal.domain.vocabulary import OPEN_STATUSES
+
+    rows = session.execute(
+        select(ServiceRequest.status, ServiceRequest.priority, func.count())
+        .where(ServiceRequest.status.in_([str(s) for s in OPEN_STATUSES]))
+        .group_by(ServiceRequest.status, ServiceRequest.priority)
+    ).all()
+    return [(str(status), priority or "", int(n)) for status, priority, n in rows]

@@ -68,6 +68,22 @@ def ready():
     return response
 
 
+@bp.get("/metrics")
+def metrics_page():
+    """Prometheus metrics (portal/metrics.py) for the addresses in METRICS_ALLOW; a 404 for
+    everyone else, as if there were no such page."""
+    from flask import Response, abort
+
+    from portal import metrics
+    from portal.queue import redis_conn
+
+    if not metrics.allowed(request.remote_addr, current_app.config.get("METRICS_ALLOW", "")):
+        abort(404)
+    conn = redis_conn() if current_app.config.get("REDIS_URL") else None
+    body, content_type = metrics.exposition(conn, list(current_app.config["RQ_QUEUES"]))
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
 @bp.get("/healthz/sla")
 def health_sla():
     """When the SLA sweep last finished (ISO, UTC); null when it has not run since Redis started

@@ -82,7 +82,10 @@ class LiveDesk:
             "SLA_SWEEP_SECONDS": "1",
             "BOARD_REFRESH_SECONDS": "2",
             "PYTHONPATH": str(ROOT),
+            # the worker's own metrics (portal/metrics.py); the web's are at /metrics
+            "METRICS_PORT": str(free_port()),
         }
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the web's configuration makes its own
         self.env.pop("MAIL_SERVER", None)
         self.env.update(env or {})
         self.procs: dict[str, subprocess.Popen] = {}
@@ -127,6 +130,9 @@ class LiveDesk:
             "web",
             [
                 sys.executable, "-m", "gunicorn",
+                # the deployment's configuration (deploy/gunicorn.conf.py: the access log, the
+                # workers' shared metrics), with the journeys' own size and address
+                "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "--workers", "2", "--threads", "4",
                 "--bind", f"127.0.0.1:{self.port}",
                 "--access-logfile", "-",
