@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, render_template
+from flask_babel import refresh as refresh_locale
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from portal.web.input_guard import ControlCharacters
 
 log = logging.getLogger("portal.errors")
+# how long a client is asked to wait before trying again when the database does not answer
+RETRY_AFTER_SECONDS = 5
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +38,29 @@ def init_app(app: Flask) -> None:
             ),
             400,
         )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database_unavailable(e: DBAPIError):
+        """The database did not answer (restarting, unreachable, locked too long): nothing of
+        this request was saved, and trying again in a moment is the right thing to do. Any other
+        database error is a bug: the 500 page."""
+        if not isinstance(e, OperationalError) and not e.connection_invalidated:
+            raise e
+        from portal.db import db
+
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass
+        log.warning("database unavailable ref=%s: %s", g.get("request_id"), type(e.orig).__name__)
+        # rendering must not load the account again (Flask-Login's template context would)
+        from portal.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
+        refresh_locale()
+        page = render_template("errors/503.html", code=503, ref=g.get("request_id"))
+        return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
 
     @app.errorhandler(500)
     def _server_error(e):
