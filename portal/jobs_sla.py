@@ -141,6 +141,12 @@ def sweep() -> dict:
         q = queue()
         if upcoming:
             timers.schedule(q, upcoming, now)
+        # submissions whose "awaits classification" job was lost (Redis away at their commit)
+        from portal.services.requests import tell_supervisors, untold_submissions
+
+        for sr in untold_submissions(session, now - lookback, now - interval):
+            tell_supervisors(session, sr)
+            session.commit()
         mail_ids = timers.pending_mail_ids(session, now)
         session.rollback()
         for mail_id in mail_ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import current_app
@@ -9,6 +10,8 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 def redis_conn() -> Redis:
@@ -47,9 +50,16 @@ def _flush_jobs(session: Session) -> None:
     pending = session.info.pop("portal_after_commit", None)
     if not pending:
         return
+    from redis.exceptions import RedisError
+
     q = queue()
     for func, args, options in pending:
-        q.enqueue(func, *args, **options)
+        try:
+            q.enqueue(func, *args, **options)
+        except RedisError as exc:
+            # Redis away: the commit stands, and the sweep repairs what the job would have done
+            # (it sends waiting mail and tells supervisors of untold submissions: jobs_sla.sweep)
+            log.warning("could not enqueue %s (%s); the sweep will repair it", func, exc)
 
 
 @event.listens_for(Session, "after_rollback")

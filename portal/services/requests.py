@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.domain.vocabulary import Channel, FormPrefix, Priority, RequestType, Status
-from portal.models import Account, AccountRole, Organisation, ServiceRequest
+from portal.models import Account, AccountRole, Notification, Organisation, ServiceRequest
 from portal.queue import enqueue_after_commit
 from portal.services import audit, catalogue, group_bots, sla
 from portal.services.notifications import notify
@@ -116,6 +116,36 @@ def tell_supervisors(session: Session, sr: ServiceRequest) -> int:
             dedupe_key=f"submitted:{sr.id}:{staff_id}",
         )
     return told
+
+
+def untold_submissions(
+    session: Session, since: datetime, before: datetime, limit: int = 200
+) -> list[ServiceRequest]:
+    """Requests still awaiting classification, submitted between ``since`` and ``before``, of
+    which no supervisor was told: their job after intake never ran (Redis was away when they
+    were committed). The sweep tells them (portal/jobs_sla.py); one query."""
+    told = exists().where(
+        Notification.request_id == ServiceRequest.id, Notification.kind == "request_submitted"
+    )
+    a_supervisor = exists().where(
+        AccountRole.account_id == Account.id,
+        AccountRole.role == "supervisor",
+        Account.active.is_(True),
+    )
+    return list(
+        session.scalars(
+            select(ServiceRequest)
+            .where(
+                ServiceRequest.status == "submitted",
+                ServiceRequest.submitted_at >= since,
+                ServiceRequest.submitted_at < before,
+                ~told,
+                a_supervisor,  # nobody to tell: nothing was lost
+            )
+            .order_by(ServiceRequest.id)
+            .limit(limit)
+        )
+    )
 
 
 # --- finding the customer contact a call or an e-mail is about --------------------------------

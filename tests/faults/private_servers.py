@@ -68,3 +68,43 @@ class PrivatePostgres:
         except RuntimeError:
             pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PrivateRedis:
+    """A redis-server of a test's own on a free port, to stop and start again (same port)."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            raise RuntimeError("no redis-server (Debian: redis-server)")
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> PrivateRedis:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import time
+
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if Redis.from_url(self.url, socket_timeout=1).ping():
+                    return self
+            except RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc = None
