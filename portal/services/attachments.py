@@ -7,6 +7,7 @@ claim), served only through access-checked routes. Generic: both sides use it.
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import secrets
@@ -120,6 +121,22 @@ class AttachmentDisguised(AttachmentRefused):
             "Upload the original file, or rename it to match what it contains.",
             name=self.filename,
             kind=self.claimed.upper(),
+        )
+
+
+class AttachmentStorageFull(AttachmentRefused):
+    """The desk's file storage has no room left (ENOSPC, or a quota): not the person's fault,
+    and nothing of the form is saved."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename, f"no room to store {filename!r}")
+
+    @property
+    def message(self) -> str:
+        return _l(
+            "%(name)s could not be stored: the service desk's file storage is full. Nothing "
+            "was saved. Please try again later, or send the form without the file.",
+            name=self.filename,
         )
 
 
@@ -253,6 +270,11 @@ def save(
                 is_text = False
         content_type = sniff(head, is_text and size > 0, path)
         check_claim(name, head, content_type)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise AttachmentStorageFull(name) from exc
+        raise
     except BaseException:
         path.unlink(missing_ok=True)
         raise
