@@ -21,7 +21,8 @@ from portal import security
 from portal.demo.people import CUSTOMERS, DEPARTMENTS, MARKER_ORG, ORGANISATIONS, STAFF
 from portal.models import Base, Organisation, ServiceRequest
 
-DEMO_PASSWORD = "demo1234"
+# the demo's accounts, printed for the newcomer:
+DEMO_PASSWORD = "demo1234"  # nosec B105
 
 __all__ = ["DEMO_PASSWORD", "SeedResult", "format_logins", "is_seeded", "logins", "seed", "wipe"]
 

@@ -44,6 +44,8 @@ from portal.models import (
 # pg_advisory_xact_lock key of the audit chain (any constant the application does not reuse)
 CHAIN_LOCK = 7_305_112_001
 TRIGGER = "audit_events_append_only"
+_DISABLE_TRIGGER = text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+_ENABLE_TRIGGER = text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
 _UNGUARDED = "audit_unguarded"
 
 
@@ -381,12 +383,12 @@ def unguarded(session: Session) -> Iterator[None]:
     session.info[_UNGUARDED] = True
     pg = session.get_bind().dialect.name == "postgresql"
     if pg:
-        session.execute(text(f"ALTER TABLE audit_events DISABLE TRIGGER {TRIGGER}"))
+        session.execute(_DISABLE_TRIGGER)
     try:
         yield
     finally:
         if pg:
-            session.execute(text(f"ALTER TABLE audit_events ENABLE TRIGGER {TRIGGER}"))
+            session.execute(_ENABLE_TRIGGER)
         session.info.pop(_UNGUARDED, None)
 
 

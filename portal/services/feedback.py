@@ -175,8 +175,8 @@ def add_measure(
     """An improvement measure on a feedback: what, an owner (staff) and a deadline."""
     if account.kind != "staff" or not (set(account.role_names) & MEASURE_ROLES):
         raise NotAllowed("measure")
+    # the arguments are never empty here, so a draft comes back (or InvalidInput is raised)
     draft = _draft(session, {"measure": measure, "owner_id": owner_id, "deadline": deadline}, today)
-    assert draft is not None
     row = _add_measure(session, actor, fb, draft, now)
     session.flush()
     return row

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session, load_only
 from portal.domain.vocabulary import OPEN_STATUSES, Status
 from portal.models import Account, Collaborator, Organisation, ServiceRequest
 from portal.services.organisations import search_clause
+
+log = logging.getLogger(__name__)
 
 SR = ServiceRequest
 
@@ -102,8 +105,8 @@ def view_counts(
         counts = _capped_counts(session, GLOBAL_VIEWS, viewer_id, cap)
         try:
             cache.set(key, json.dumps(counts), ex=ttl)
-        except Exception:
-            pass
+        except Exception:  # noqa: BLE001 - the cache is a saving, not a need
+            log.debug("queue counts not cached", exc_info=True)
     counts.update(_capped_counts(session, ("mine",), viewer_id, cap))
     return {name: counts[name] for name in VIEWS}
 

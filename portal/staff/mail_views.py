@@ -100,10 +100,11 @@ def mail_detail(mail_id: int):
 
 
 def _made(sr_number: str) -> None:
+    # Markup.format and Markup's % escape their arguments (the link is Markup already)
     link = Markup('<a href="{}">{}</a>').format(
         url_for("staff.request_detail", number=sr_number), sr_number
     )
-    flash(Markup(escape(_("The mail is now request %(number)s."))) % {"number": link}, "success")
+    flash(escape(_("The mail is now request %(number)s.")) % {"number": link}, "success")
 
 
 def _refused(exc):

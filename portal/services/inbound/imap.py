@@ -126,7 +126,7 @@ def _close(client: IMAPClient) -> None:
         try:
             client.shutdown()
         except Exception:  # noqa: BLE001
-            pass
+            log.debug("IMAP connection already closed", exc_info=True)
 
 
 def check(account: Account, timeout: float) -> str | None:

@@ -169,7 +169,8 @@ def parse(raw: bytes, max_bytes: int) -> ParsedMail:
     safe_html = None
     if rich is not None:
         markup = _text_of(rich)
-        safe_html = sanitise_html(markup)[:HTML_KEEP]
+        # cut, then sanitised: the sanitiser closes what the cut left open
+        safe_html = sanitise_html(markup[:HTML_KEEP])
     if plain is not None:
         text = _text_of(plain)
     elif rich is not None:
