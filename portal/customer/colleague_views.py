@@ -19,6 +19,7 @@ from portal.models import Account, utcnow
 from portal.services import contacts as contact_service
 from portal.web.auth import actor
 from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.params import row_id
 
 
 class ColleagueForm(PortalForm):
@@ -91,7 +92,7 @@ def colleague_invite():
 
 def _colleague_or_404() -> Account:
     me = _org_admin()
-    contact_id = request.form.get("contact_id", type=int)
+    contact_id = row_id(request.form.get("contact_id"))
     contact = contact_service.colleague_of(db.session, me, contact_id) if contact_id else None
     if contact is None:
         abort(404)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, event, select, text
 from sqlalchemy.orm import Session, aliased
 
+from portal.domain.ids import parse_id
 from portal.models import (
     Account,
     Attachment,
@@ -228,7 +229,7 @@ class _Label:
 
 
 def _ints(ids: set[str]) -> list[int]:
-    return [int(i) for i in ids if i.isdigit() and len(i) < 18]
+    return [n for n in map(parse_id, ids) if n is not None]
 
 
 def _accounts(session: Session, ids: set[str]) -> dict[str, _Label]:

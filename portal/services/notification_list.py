@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from portal.domain.ids import parse_id
 from portal.models import Notification, ServiceRequest
 
 PAGE_SIZE = 50
@@ -71,7 +72,7 @@ def parse_show(raw: str | None) -> str:
 
 
 def parse_cursor(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+    return parse_id(raw)
 
 
 def unread_count(session: Session, account_id: int, cap: int = BADGE_CAP) -> int:

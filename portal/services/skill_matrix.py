@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import delete, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from portal.domain.ids import parse_id
 from portal.domain.vocabulary import RequestType
 from portal.models import Account, AccountRole, Department, Skill, StaffSkill
 from portal.presentation.labels import TYPE_LABELS
@@ -133,8 +134,9 @@ def read_grid(
     grid = Grid()
     for part in (shown or "").split(";"):
         bits = part.split(".")
-        if len(bits) == 3 and all(b.isdigit() for b in bits):
-            grid.shown[(int(bits[0]), int(bits[1]))] = int(bits[2])
+        ids = [parse_id(b) for b in bits[:2]]
+        if len(bits) == 3 and None not in ids and bits[2].isascii() and bits[2].isdigit():
+            grid.shown[(ids[0], ids[1])] = int(bits[2][:3])
     for row in m.rows:
         for column in m.columns:
             key = (row.account_id, column.skill_id)
@@ -144,7 +146,7 @@ def read_grid(
             raw = posted[name]
             grid.typed[key] = raw[:10]
             text = raw.strip() or "0"
-            if name in removed or not text.isdigit() or not 0 <= int(text) <= MAX_LEVEL:
+            if name in removed or not (text.isascii() and text.isdigit()) or int(text) > MAX_LEVEL:
                 grid.errors[key] = str(_("A level is a whole number from 0 to 5."))
                 continue
             grid.levels[key] = int(text)

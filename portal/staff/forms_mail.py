@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
+from portal.domain.ids import parse_id
 from portal.services import contacts as contact_service
 from portal.web.forms import TOO_LONG, PortalForm
 
@@ -23,7 +24,7 @@ class MailToContactForm(PortalForm):
 
 
 def _organisation(value):
-    return int(value) if value not in (None, "") and str(value).isdigit() else None
+    return parse_id(value)
 
 
 class MailNewContactForm(PortalForm):

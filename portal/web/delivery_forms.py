@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from portal.db import db
 from portal.domain import feedback as feedback_rules
+from portal.domain.ids import MAX_ID
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
 from portal.services.delivery import InvalidInput
@@ -30,9 +31,10 @@ def optional_int(value) -> int | None:
     if value in (None, "", "None"):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if abs(number) <= MAX_ID else None  # beyond any id: none of them
 
 
 SCORE_CHOICES = [SelectChoice(str(n), str(n)) for n in feedback_rules.SCORES]

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.domain.ids import parse_id
 from portal.models import InboundMail, Organisation, ServiceRequest
 from portal.presentation import mail_words, presenters
 
@@ -38,7 +39,7 @@ def parse_tab(raw: str | None) -> str:
 
 
 def parse_cursor(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+    return parse_id(raw)
 
 
 def _sender(address: str | None, waiting: bool) -> str:

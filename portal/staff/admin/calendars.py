@@ -26,11 +26,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from portal.db import db
 from portal.domain import calendar as cal
 from portal.domain.holiday_notice import NoticeProblem
+from portal.domain.ids import parse_id
 from portal.models import Calendar, utcnow
 from portal.services import calendars as calendar_service
 from portal.staff.admin import bp, require_admin
 from portal.web.auth import actor
 from portal.web.forms import PortalForm
+from portal.web.params import row_id
 from portal.web.rendering import wants_fragment
 
 
@@ -197,7 +199,7 @@ def _selected(calendar_id: int | None) -> tuple[Calendar | None, int]:
 @bp.get("/calendars", endpoint="calendars")
 def admin_calendars():
     require_admin()
-    row, year = _selected(request.args.get("calendar", type=int))
+    row, year = _selected(row_id(request.args.get("calendar")))
     return _page(row, year, 200)
 
 
@@ -259,6 +261,7 @@ def admin_calendar_override_remove(calendar_id: int, override_id: int):
     require_admin()
     row = _calendar_or_404(calendar_id)
     year = request.form.get("year", type=int) or utcnow().year
+    year = max(2000, min(year, 2100))
     if not calendar_service.remove_override(db.session, actor(), utcnow(), row.id, override_id):
         abort(404)
     db.session.commit()
@@ -304,7 +307,7 @@ def admin_calendar_save():
     form: the whole page changes)."""
     require_admin()
     form = CalendarForm(prefix="new") if "new-name" in request.form else CalendarForm()
-    calendar_id = int(form.calendar_id.data) if (form.calendar_id.data or "").isdigit() else None
+    calendar_id = parse_id(form.calendar_id.data)
     row = _calendar_or_404(calendar_id) if calendar_id else None
     year = utcnow().year
     hours: dict[str, list[list[str]]] = {}

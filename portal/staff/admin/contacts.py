@@ -25,6 +25,7 @@ from portal.services import contacts as contact_service
 from portal.staff.admin import bp, may_change, require_admin
 from portal.web.auth import actor
 from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.params import page_number, row_id
 
 PAGE_SIZE = 50
 LANGUAGE_CHOICES = [SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]
@@ -159,8 +160,8 @@ def admin_contacts():
     status = request.args.get("status", "active")
     if status not in contact_service.STATUSES:
         status = "active"
-    page = max(1, min(request.args.get("page", type=int) or 1, 100_000))
-    organisation_id = request.args.get("organisation", type=int)
+    page = page_number(request.args.get("page"))
+    organisation_id = row_id(request.args.get("organisation"))
     organisation = None
     if organisation_id:
         organisation = db.session.get(Organisation, organisation_id)
@@ -196,7 +197,7 @@ def _new_page(form: NewContactForm, status: int = 200):
 def admin_contact_new():
     require_admin()
     code = ""
-    organisation_id = request.args.get("organisation", type=int)
+    organisation_id = row_id(request.args.get("organisation"))
     if organisation_id:
         org = db.session.get(Organisation, organisation_id)
         code = org.code if org else ""

@@ -21,6 +21,7 @@ from portal.services import sla_policies
 from portal.staff.admin import bp, may_change, require_admin
 from portal.web.auth import actor
 from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.params import page_number
 
 PAGE_SIZE = 50
 ACTIVE_FILTERS = {"active": True, "inactive": False, "all": None}
@@ -169,7 +170,7 @@ def _list_args() -> tuple[str, str, int]:
     shown = request.args.get("active", "active")
     if shown not in ACTIVE_FILTERS:
         shown = "active"
-    page = request.args.get("page", type=int) or 1
+    page = page_number(request.args.get("page"))
     return q, shown, max(1, min(page, 100_000))
 
 

@@ -30,6 +30,7 @@ from portal.services import audit, privacy, retention
 from portal.staff.admin import bp, require_admin
 from portal.web.auth import actor
 from portal.web.forms import PortalForm
+from portal.web.params import row_id
 from portal.web.request_actions import load_request
 
 PAGE = 50
@@ -41,7 +42,7 @@ PAGE = 50
 @bp.get("/reveals", endpoint="reveals")
 def admin_reveals():
     require_admin()
-    before = request.args.get("before", type=int)
+    before = row_id(request.args.get("before"))
     rows = privacy.reveals_page(db.session, utcnow(), before_id=before, page_size=PAGE)
     return render_template(
         "staff/admin/reveals.html",
@@ -127,7 +128,7 @@ def admin_audit():
     ]
     form.validate()
     tz = ZoneInfo(current_app.config["PORTAL_TIMEZONE"])
-    before = request.args.get("before", type=int)
+    before = row_id(request.args.get("before"))
     found = audit.audit_page(db.session, _filters(form, tz), before_id=before, page_size=PAGE)
     locale = get_locale()
     english = locale is not None and locale.language == "en"
@@ -148,7 +149,7 @@ def admin_audit():
 @bp.get("/retention", endpoint="retention")
 def admin_retention():
     require_admin()
-    after = request.args.get("after", type=int)
+    after = row_id(request.args.get("after"))
     rows = retention.eligible(db.session, utcnow(), after_id=after, page_size=PAGE)
     return render_template(
         "staff/admin/retention.html",

@@ -27,6 +27,7 @@ from portal.staff.admin import bp, may_change, require_admin
 from portal.web.account import LANGUAGE_NAMES
 from portal.web.auth import actor
 from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.params import page_number, row_id
 
 PAGE_SIZE = 50
 ACTIVE_FILTERS = {"active": True, "inactive": False, "all": None}
@@ -194,8 +195,8 @@ def _list_args() -> dict:
     role = request.args.get("role") or None
     if role not in {r.value for r in Role}:
         role = None
-    department = request.args.get("department", type=int)
-    page = request.args.get("page", type=int) or 1
+    department = row_id(request.args.get("department"))
+    page = page_number(request.args.get("page"))
     return {
         "q": q,
         "active": shown,
