@@ -83,9 +83,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.customer import bp as customer_bp
     from portal.staff import bp as staff_bp
-    from portal.web import converters
+    from portal.web import converters, headers
 
     converters.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(common.bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")

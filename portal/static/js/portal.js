@@ -61,3 +61,8 @@ document.addEventListener("htmx:oobBeforeSwap", function (event) {
     fresh.value = old.value;
   });
 });
+
+// The printable forms' Print button (no inline handler: the pages run under a strict CSP).
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+});
