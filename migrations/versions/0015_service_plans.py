@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("open_on", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("opened_at", UTC, nullable=False),
         sa.ForeignKeyConstraint(

@@ -287,20 +287,21 @@ def occurrences(
     ]
 
 
-def occurrences_opening_between(
-    calendar, schedule: Schedule, first: date, last: date
+def occurrences_to_open(
+    calendar, schedule: Schedule, due_from: date, open_until: date
 ) -> list[Occurrence]:
-    """The occurrences whose request opens in [first, last] (the opener's read). A rule date can
-    open before itself (lead time, a shift back), so the search starts a little earlier."""
+    """The occurrences due on or after ``due_from`` whose request opens by ``open_until`` (the
+    opener's read). A rule date may be due after itself (a shift forward) and open well before
+    (the lead time, a shift back), so the search starts and ends a little wider."""
     margin = timedelta(days=schedule.lead_days * 3 + MAX_SHIFT_DAYS)
     out = []
-    day = first - margin
+    day = due_from - margin
     while True:
         batch = occurrences(calendar, schedule, day, 50)
         for occ in batch:
-            if occ.open_on > last and occ.occurs_on > last + margin:
+            if occ.occurs_on > open_until + margin:
                 return out
-            if first <= occ.open_on <= last:
+            if occ.due_on >= due_from and occ.open_on <= open_until:
                 out.append(occ)
         if len(batch) < 50:
             return out

@@ -60,6 +60,7 @@ class PlanOccurrence(Base):
     due_on: Mapped[date]  # after the shift off a non-working day
     open_on: Mapped[date]  # the lead time before it
     status: Mapped[str] = mapped_column(String(12), default="opened")  # opened / opened_late
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), unique=True)
+    # set in the transaction that claims the key (the row is written first, then the request)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), unique=True)
     note: Mapped[str] = mapped_column(Text, default="")
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)

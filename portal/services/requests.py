@@ -42,8 +42,12 @@ def submit(
     now: datetime,
     timezone: str,
     channel: Channel = Channel.PORTAL,
+    service_plan_id: int | None = None,
+    sla_policy_version_id: int | None = None,
 ) -> ServiceRequest:
-    """Register a request for ``contact``; the SR number is taken in this same transaction."""
+    """Register a request for ``contact``; the SR number is taken in this same transaction.
+    A service plan's request names its plan and may be measured against the plan's SLA policy
+    (``sla_policy_version_id``; else the organisation's)."""
     if contact.kind != "customer" or contact.organisation_id is None:
         raise ValueError("a request is made for a customer contact")
     if not session.scalar(
@@ -73,6 +77,8 @@ def submit(
         status=Status.SUBMITTED.value,
         submitted_at=now,
         updated_at=now,
+        service_plan_id=service_plan_id,
+        sla_policy_version_id=sla_policy_version_id,
     )
     session.add(sr)
     session.flush()

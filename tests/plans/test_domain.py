@@ -205,11 +205,17 @@ def test_checklist_lines(text, items, code):
     assert refused.value.code == code
 
 
-def test_opening_between_finds_an_occurrence_that_opens_before_its_rule_date():
+def test_the_opener_finds_an_occurrence_that_opens_before_its_rule_date():
     # the October occurrence (rule date 10-01) opens on 09-29 with a two-day lead time
     sched = schedule(MONTHLY_1ST, lead=2)
-    found = rules.occurrences_opening_between(CHINA, sched, date(2026, 9, 29), date(2026, 9, 29))
+    found = rules.occurrences_to_open(CHINA, sched, date(2026, 9, 29), date(2026, 9, 29))
     assert [o.occurs_on for o in found] == [date(2026, 10, 1)]
+    # a plan that takes effect on 09-30 still opens it (it is due after), not September's
+    found = rules.occurrences_to_open(CHINA, sched, date(2026, 9, 30), date(2026, 9, 30))
+    assert [o.occurs_on for o in found] == [date(2026, 10, 1)]
+    # workers down from 09-28 to 11-05: both October and November are found
+    found = rules.occurrences_to_open(CHINA, sched, date(2026, 9, 28), date(2026, 11, 5))
+    assert [o.occurs_on for o in found] == [date(2026, 10, 1), date(2026, 11, 1)]
 
 
 @settings(max_examples=60, deadline=None)
