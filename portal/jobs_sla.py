@@ -153,6 +153,10 @@ def sweep() -> dict:
         hour = int(app.config.get("DIGEST_HOUR", 8))
         ensure_digest(redis_conn(), q, finished, tz, hour, lambda: digest.anyone_wants(session))
         session.rollback()
+        # the service plans' opener, once per its slot (portal/jobs_plans.py)
+        from portal.jobs_plans import ensure_opener
+
+        ensure_opener(redis_conn(), q, finished, float(app.config.get("PLAN_OPEN_SECONDS", 60)))
         took = time.perf_counter() - started
         return {
             "fired": fired,
