@@ -8,6 +8,7 @@ each occurrence's key (plan, rule date) is UNIQUE, and the loser of a race opens
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from redis import Redis
@@ -22,11 +23,18 @@ def opener_job_id(slot: int) -> str:
     return f"plans-open-{slot}"
 
 
-def ensure_opener(conn: Redis, q: Queue, now: datetime, interval: float) -> bool:
-    """Enqueue this slot's opener unless it exists; True when it did."""
+def ensure_opener(
+    conn: Redis,
+    q: Queue,
+    now: datetime,
+    interval: float,
+    wanted: Callable[[], bool] = lambda: True,
+) -> bool:
+    """Enqueue this slot's opener unless it exists or no plan runs (``wanted``, asked only
+    when the slot has no opener yet); True when it did."""
     slot = int(now.timestamp() // max(interval, 1.0))
     job_id = opener_job_id(slot)
-    if conn.exists(f"rq:job:{job_id}"):
+    if conn.exists(f"rq:job:{job_id}") or not wanted():
         return False
     q.enqueue(
         "portal.jobs_plans.open_plans",

@@ -59,6 +59,14 @@ def due_end(calendar, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=calendar.tz).astimezone(UTC)
 
 
+def any_running(session: Session) -> bool:
+    """Whether any plan is running (not paused): the sweep enqueues the opener only then."""
+    return (
+        session.scalar(select(ServicePlan.id).where(ServicePlan.paused_at.is_(None)).limit(1))
+        is not None
+    )
+
+
 @dataclass(frozen=True)
 class Due:
     plan_id: int
