@@ -93,8 +93,9 @@ def due(session: Session, now: datetime) -> list[Due]:
         ).all()
     )
     found: list[Due] = []
+    calendars: dict = {}
     for plan in plans:
-        calendar = calendar_of(session, plan.organisation_id)
+        calendar = calendar_of(session, plan.organisation_id, calendars)
         today = calendar.local_date(now)
         due_from = calendar.local_date(max(plan.effective_from, now - timedelta(days=3660)))
         if plan.id in latest:

@@ -65,8 +65,14 @@ def schedule_of(plan: ServicePlan) -> rules.Schedule:
     return rules.Schedule(plan.rule, plan.starts_on, plan.ends_on, plan.shift, plan.lead_days)
 
 
-def calendar_of(session: Session, organisation_id: int | None):
-    return calendars.for_organisation(session, organisation_id)
+def calendar_of(session: Session, organisation_id: int | None, cache: dict | None = None):
+    """The organisation's business calendar (its own, else the desk's default); with ``cache``
+    (a dict the caller keeps for one page or one run), read once per organisation."""
+    if cache is None:
+        return calendars.for_organisation(session, organisation_id)
+    if organisation_id not in cache:
+        cache[organisation_id] = calendars.for_organisation(session, organisation_id)
+    return cache[organisation_id]
 
 
 def today_for(session: Session, organisation_id: int | None, now: datetime) -> date:
@@ -244,9 +250,11 @@ def resume(session: Session, actor: audit.Actor, plan: ServicePlan, now: datetim
     return True
 
 
-def preview(session: Session, plan: ServicePlan, now: datetime) -> list[rules.Occurrence]:
+def preview(
+    session: Session, plan: ServicePlan, now: datetime, cache: dict | None = None
+) -> list[rules.Occurrence]:
     """The next 12 occurrences from today (the organisation's calendar as it is now)."""
-    calendar = calendar_of(session, plan.organisation_id)
+    calendar = calendar_of(session, plan.organisation_id, cache)
     return rules.occurrences(calendar, schedule_of(plan), calendar.local_date(now))
 
 
@@ -280,3 +288,46 @@ def plans_of(session: Session, organisation_id: int | None = None) -> list[Servi
     if organisation_id is not None:
         query = query.where(ServicePlan.organisation_id == organisation_id)
     return list(session.scalars(query))
+
+
+# --- the form's choices ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choices:
+    contacts: list[tuple[int, str]]  # "organisation · 李*" (masked: the admin area's rule)
+    handlers: list[tuple[int, str]]
+    departments: list[Department]
+    policies: list[tuple[int, str]]
+
+
+def choices(session: Session) -> Choices:
+    """The form's lists (four queries): active customer contacts of active organisations (their
+    names masked), active staff, departments and SLA policies."""
+    contacts = session.execute(
+        select(Account.id, Account.name, Organisation.name)
+        .join(Organisation, Organisation.id == Account.organisation_id)
+        .where(Account.kind == "customer", Account.active.is_(True), Organisation.active.is_(True))
+        .order_by(Organisation.name, Account.name, Account.id)
+    ).all()
+    handlers = session.execute(
+        select(Account.id, Account.name)
+        .where(Account.kind == "staff", Account.active.is_(True))
+        .order_by(Account.name, Account.id)
+    ).all()
+    departments = list(
+        session.scalars(
+            select(Department).where(Department.active.is_(True)).order_by(Department.code)
+        )
+    )
+    policies = session.execute(
+        select(SlaPolicy.id, SlaPolicy.name)
+        .where(SlaPolicy.active.is_(True))
+        .order_by(SlaPolicy.name)
+    ).all()
+    return Choices(
+        contacts=[(i, f"{org} · {mask_name(name)}") for i, name, org in contacts],
+        handlers=[(i, name) for i, name in handlers],
+        departments=departments,
+        policies=[(i, name) for i, name in policies],
+    )
