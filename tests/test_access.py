@@ -207,6 +207,13 @@ class Arguments:
         self.session.flush()
         return bot
 
+    @cached_property
+    def service_plan(self):
+        from portal.models import utcnow
+        from tests.plans.helpers import make_plan
+
+        return make_plan(self.session, self.staff, self.customer, utcnow())
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -229,6 +236,7 @@ class Arguments:
         "policy_id": lambda a: a.sla_policy.id,
         "mailbox_id": lambda a: a.mailbox.id,
         "bot_id": lambda a: a.group_bot.id,
+        "plan_id": lambda a: a.service_plan.id,
     }
 
     def value(self, rule: Rule, name: str):

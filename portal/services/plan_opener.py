@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain import plans as rules
+from portal.domain.classification import impact_from_proposal
 from portal.domain.vocabulary import Channel, Priority, RequestType
 from portal.models import Account, PlanOccurrence, ServicePlan
 from portal.presentation import plans as words
@@ -205,7 +206,8 @@ def _open_request(session, plan, occ, open_at, now, timezone, late):
         workflow.ClassificationInput(
             type=RequestType.DELIVERY.value,
             category=None,
-            impact_scope="partial",
+            # the answers whose suggestion is the plan's priority (domain/classification.py)
+            impact_scope=impact_from_proposal(plan.priority).value,
             urgency="medium",
             business_importance="medium",
             confirmed_details=description,

@@ -89,6 +89,16 @@ def _bots(scene_args) -> list[int]:
     return [bot.id]
 
 
+def _plans(scene_args) -> list[int]:
+    """A service plan of the scene's organisation, for the scene's contact (its page shows the
+    contact masked)."""
+    from portal.models import utcnow
+    from tests.plans.helpers import make_plan
+
+    s = scene_args.scene
+    return [make_plan(scene_args.session, s.handler, s.contact, utcnow()).id]
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -120,6 +130,7 @@ class Values:
             "policy_id": lambda: _policies(self),
             "mailbox_id": lambda: [_mailbox(self).id],
             "bot_id": lambda: _bots(self),
+            "plan_id": lambda: _plans(self),
         }
         if name not in builders:
             pytest.fail(
