@@ -173,6 +173,11 @@ def test_pause_and_resume_from_the_page(client, people, db_session):
     db_session.expire_all()
     assert db_session.get(ServicePlan, plan.id).paused_at is not None
     assert "Resume" in client.get(f"/staff/admin/plans/{plan.id}").get_data(as_text=True)
+    # a control character in what is sent: refused at the edge, the plan stays paused
+    refused = client.post(f"/staff/admin/plans/{plan.id}/resume", data={"x": "a\x00b"})
+    assert refused.status_code in (400, 422)
+    db_session.expire_all()
+    assert db_session.get(ServicePlan, plan.id).paused_at is not None
     assert client.post(f"/staff/admin/plans/{plan.id}/resume").status_code == 302
     db_session.expire_all()
     assert db_session.get(ServicePlan, plan.id).paused_at is None

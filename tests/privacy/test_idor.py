@@ -91,6 +91,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.admin.bot_update": frozenset({"admin"}),
     "staff.admin.bot_active": frozenset({"admin"}),
     "staff.admin.bot_test": frozenset({"admin"}),
+    # service plans: admins and the supervisors who run the deliveries (portal/staff/admin/plans.py)
+    "staff.admin.plan": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_edit": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_update": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_pause": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_resume": frozenset({"admin", "supervisor"}),
 }
 
 
@@ -198,6 +204,13 @@ def _bot(session):
     return bot
 
 
+def _plan(session, scene):
+    from portal.models import utcnow
+    from tests.plans.helpers import make_plan
+
+    return make_plan(session, scene.handler, scene.contact, utcnow())
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -217,6 +230,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "contact_id": lambda: scene.contact.id,
         "mailbox_id": lambda: _mailbox(session).id,
         "bot_id": lambda: _bot(session).id,
+        "plan_id": lambda: _plan(session, scene).id,
     }
     values = {}
     for name in sorted(rule.arguments):
