@@ -161,7 +161,7 @@ def test_the_plan_page_lists_occurrences_with_status_and_links(
     db_session.expire_all()
     with count_queries() as more:
         plan_pages.plan_page(db_session, db_session.get(ServicePlan, plan.id), at(2027, 2, 5, 10))
-    assert len(more) == len(few), '\n'.join(q[:80] for q in more)
+    assert len(more) == len(few), "\n".join(q[:80] for q in more)
 
 
 @freeze_time("2026-10-06 02:00:00")
@@ -256,3 +256,29 @@ def test_the_customer_sees_their_organisations_plans_and_upcoming_dates(
         # a colleague of an organisation whose colleagues do not see each other's requests
         assert "月度系统巡检" not in colleague.get("/plans").get_data(as_text=True)
     assert plan.id
+
+
+def test_the_handler_delivers_with_the_plans_checklist_as_the_acceptance_criteria(
+    client, people, db_session, app
+):
+    plan = make_plan(
+        db_session,
+        people["supervisor"],
+        people["contact"],
+        at(2026, 9, 20, 10),
+        handler_id=people["handler"].id,
+    )
+    db_session.commit()
+    plan_opener.open_due(db_session, at(2026, 10, 8, 10), app.config["PORTAL_TIMEZONE"])
+    occ = db_session.scalar(select(PlanOccurrence).where(PlanOccurrence.plan_id == plan.id))
+    from portal.models import ServiceRequest
+
+    sr = db_session.get(ServiceRequest, occ.request_id)
+    client.login(people["handler"])
+    html = client.get(f"/staff/requests/{sr.number}").get_data(as_text=True)
+    criteria = re.search(r'<textarea[^>]*name="deliver-criteria"[^>]*>(.*?)</textarea>', html, re.S)
+    assert criteria is not None
+    assert [
+        line.strip() for line in criteria.group(1).strip().splitlines()
+    ] == CHECKLIST.splitlines()
+    assert 'value="系统巡检服务"' in html
