@@ -1,7 +1,8 @@
 """The plans' opener against a real Redis and real `portal worker` processes (issue 15, "done
 when"): two workers and duplicate openers and sweeps open each of 50 due occurrences exactly
 once; a Redis flushed before the occurrences are due still opens them, on time or within one
-sweep; and two openers racing in two threads open one request per occurrence.
+sweep; two openers racing in two threads open one request per occurrence; and workers stopped
+across three occurrences open all three once, marked late, when a worker returns.
 
 Each test commits into a database of its own (tests/sla/_timers_live.py). The organisation's
 calendar works around the clock, so that an occurrence's opening instant is the start of a
@@ -47,7 +48,7 @@ def desk(database_url, live_redis, tmp_path):  # noqa: F811
         d.close()
 
 
-def _plans(d: LiveDesk, n: int, opens_at: datetime | None = None) -> list[int]:
+def _plans(d: LiveDesk, n: int, opens_at: datetime | None = None, **plan) -> list[int]:
     """``n`` plans of one organisation, each with an occurrence today (desk time) that opens at
     ``opens_at`` (the start of today's working period; None: midnight, already past)."""
     people = d.people()
@@ -65,20 +66,20 @@ def _plans(d: LiveDesk, n: int, opens_at: datetime | None = None) -> list[int]:
     org.calendar_id = calendar.id
     d.session.flush()
     weekday = rules.WEEKDAYS[local.weekday()]
+    created = plan.pop("created", utcnow() - timedelta(minutes=1))
+    values = {
+        "rule": rules.RuleChoice(rules.WEEKLY, weekday=weekday),
+        "shift": rules.SHIFT_NONE,
+        "starts_on": local.date(),
+        "handler_id": people["engineer"].id,
+        **plan,
+    }
     ids = []
     for i in range(n):
-        plan = make_plan(
-            d.session,
-            people["supervisor"],
-            contact,
-            utcnow() - timedelta(minutes=1),
-            title=f"巡检 {i}",
-            rule=rules.RuleChoice(rules.WEEKLY, weekday=weekday),
-            shift=rules.SHIFT_NONE,
-            starts_on=local.date(),
-            handler_id=people["engineer"].id,
+        made = make_plan(
+            d.session, people["supervisor"], contact, created, title=f"巡检 {i}", **values
         )
-        ids.append(plan.id)
+        ids.append(made.id)
     d.session.commit()
     return ids
 
@@ -190,3 +191,32 @@ def test_two_openers_racing_in_two_threads_open_one_request_per_occurrence(desk)
     assert _opened(d) == Counter({pid: 1 for pid in ids})
     assert _requests(d) == Counter({pid: 1 for pid in ids})
     assert d.rows(select(func.count()).select_from(ServiceRequest))[0][0] == 10
+
+
+def test_workers_stopped_across_three_occurrences_open_all_three_once_marked_late(desk):
+    d = desk()
+    # a daily plan set up four days ago for the three days before today: no worker ran while
+    # its three occurrences came due (each at midnight of its day on this calendar)
+    today = utcnow().astimezone(CST).date()
+    (plan_id,) = _plans(
+        d,
+        1,
+        created=utcnow() - timedelta(days=4),
+        rule=rules.RuleChoice(rules.ADVANCED, advanced="FREQ=DAILY"),
+        starts_on=today - timedelta(days=3),
+        ends_on=today - timedelta(days=1),
+    )
+    assert sum(_opened(d).values()) == 0
+    d.start_worker(**FAST)
+    wait_until(lambda: sum(_opened(d).values()) >= 3, PATIENCE, "three late occurrences", d.logs)
+    d.wait_for_a_sweep_after(utcnow(), PATIENCE)
+    d.wait_for_a_sweep_after(utcnow(), PATIENCE)
+    rows = d.rows(
+        select(PlanOccurrence.occurs_on, PlanOccurrence.status, PlanOccurrence.note).order_by(
+            PlanOccurrence.occurs_on
+        )
+    )
+    assert [r[0] for r in rows] == [today - timedelta(days=k) for k in (3, 2, 1)]
+    assert {r[1] for r in rows} == {"opened_late"}
+    assert all("Opened late" in r[2] or "延迟生成" in r[2] for r in rows)
+    assert _requests(d) == Counter({plan_id: 3})
