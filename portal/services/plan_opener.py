@@ -98,7 +98,7 @@ def due(session: Session, now: datetime) -> list[Due]:
     for plan in plans:
         calendar = calendar_of(session, plan.organisation_id, calendars)
         today = calendar.local_date(now)
-        due_from = calendar.local_date(max(plan.effective_from, now - timedelta(days=3660)))
+        due_from = calendar.local_date(plan.effective_from)
         if plan.id in latest:
             due_from = max(due_from, latest[plan.id])
         if plan.ends_on is not None and due_from > plan.ends_on + timedelta(
@@ -197,6 +197,7 @@ def _open_request(session, plan, occ, open_at, now, timezone, late):
         channel=Channel.PLAN,
         service_plan_id=plan.id,
         sla_policy_version_id=version,
+        created_by_id=plan.created_by_id,
     )
     workflow.classify(
         session,

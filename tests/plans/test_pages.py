@@ -282,3 +282,37 @@ def test_the_handler_delivers_with_the_plans_checklist_as_the_acceptance_criteri
         line.strip() for line in criteria.group(1).strip().splitlines()
     ] == CHECKLIST.splitlines()
     assert 'value="系统巡检服务"' in html
+
+
+def test_the_list_the_board_part_and_the_customer_page_run_a_fixed_number_of_queries(
+    db_session, people, app, count_queries
+):
+    tz = app.config["PORTAL_TIMEZONE"]
+    now = at(2026, 10, 8, 11)
+
+    def counts() -> tuple[int, int, int]:
+        db_session.expire_all()
+        with count_queries() as listing:
+            plan_pages.plan_list(db_session, now)
+        with count_queries() as week:
+            plan_pages.due_this_week(db_session, now, tz)
+        with count_queries() as mine:
+            plan_pages.customer_plans(db_session, people["contact"], now)
+        return len(listing), len(week), len(mine)
+
+    make_plan(db_session, people["supervisor"], people["contact"], at(2026, 9, 20, 10))
+    db_session.commit()
+    plan_opener.open_due(db_session, now, tz)
+    few = counts()
+    for i in range(5):
+        make_plan(
+            db_session,
+            people["supervisor"],
+            people["contact"],
+            at(2026, 9, 20, 10),
+            title=f"巡检 {i}",
+            handler_id=people["handler"].id,
+        )
+    db_session.commit()
+    plan_opener.open_due(db_session, now, tz)
+    assert counts() == few
