@@ -128,8 +128,8 @@ def open_occurrence(
 ) -> PlanOccurrence | None:
     """Open one occurrence's request, once: None when another opener has it (or the plan was
     paused or the contact's organisation deactivated since it was read). The caller commits."""
-    plan = session.get(ServicePlan, item.plan_id)
-    if plan is None or plan.paused_at is not None:
+    plan = session.get(ServicePlan, item.plan_id, populate_existing=True)
+    if plan is None or plan.paused_at is not None or not _still_due(session, plan, item):
         return None
     occ = item.occurrence
     late = now > max(item.open_at, plan.effective_from) + LATE_AFTER
@@ -156,6 +156,20 @@ def open_occurrence(
         log.warning("plan %s occurrence %s: cannot open (organisation)", plan.id, occ.occurs_on)
         return None
     return row
+
+
+def _still_due(session: Session, plan: ServicePlan, item: Due) -> bool:
+    """Re-read before acting: the occurrence is still one of the plan as it is now (its rule
+    date, due from the day the plan took effect), with the dates it has now."""
+    occ = item.occurrence
+    schedule = schedule_of(plan)
+    if rules.rule_dates(schedule.rule, plan.starts_on, plan.ends_on, occ.occurs_on, 1) != [
+        occ.occurs_on
+    ]:
+        return False
+    calendar = calendar_of(session, plan.organisation_id)
+    now_dates = rules.occurrence(calendar, occ.occurs_on, plan.shift, plan.lead_days)
+    return now_dates == occ and occ.due_on >= calendar.local_date(plan.effective_from)
 
 
 def _open_request(session, plan, occ, open_at, now, timezone, late):

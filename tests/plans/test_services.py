@@ -244,3 +244,24 @@ def test_the_lead_time_opens_the_request_working_days_ahead(db_session, people, 
     # due 10-08; two working days before: 09-29 (the holiday week does not count)
     assert _open(db_session, at(2026, 9, 28, 17), app)["opened"] == 0
     assert _open(db_session, at(2026, 9, 29, 9, 1), app)["opened"] == 1
+
+
+def test_an_occurrence_read_before_the_plan_changed_is_not_opened(db_session, people, app):
+    plan = make_plan(db_session, people["author"], people["contact"], at(2026, 9, 20, 10))
+    db_session.commit()
+    items = plan_opener.due(db_session, at(2026, 10, 8, 10))
+    assert [i.occurrence.occurs_on for i in items] == [date(2026, 10, 1)]
+    # meanwhile the plan moved to the 15th: what was read no longer holds
+    plan_service.update(
+        db_session,
+        audit.Actor(people["author"].id),
+        plan,
+        plan_input(people["contact"], rule=rules.RuleChoice(rules.MONTHLY_DAY, day=15)),
+        at(2026, 10, 8, 10),
+    )
+    db_session.commit()
+    assert (
+        plan_opener.open_occurrence(db_session, items[0], at(2026, 10, 8, 10), "Asia/Shanghai")
+        is None
+    )
+    assert _requests(db_session, plan) == []
