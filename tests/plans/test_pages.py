@@ -12,6 +12,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from portal.domain import plans as rules
 from portal.models import PlanOccurrence, ServicePlan
 from portal.services import plan_opener, plan_pages
 from tests.plans.helpers import CHECKLIST, make_plan

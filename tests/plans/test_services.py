@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.domain import plans as rules
-from portal.models import AuditEvent, PlanOccurrence, ServiceRequest
+from portal.models import AuditEvent, DeliveryCriterion, PlanOccurrence, ServiceRequest
 from portal.services import audit, plan_opener
 from portal.services import plans as plan_service
 from tests.plans.helpers import CHECKLIST, make_plan, plan_input
@@ -265,3 +265,70 @@ def test_an_occurrence_read_before_the_plan_changed_is_not_opened(db_session, pe
         is None
     )
     assert _requests(db_session, plan) == []
+
+
+def _deliver(db_session, sr, handler, when, app):
+    from portal.services import delivery as delivery_service
+
+    return delivery_service.deliver(
+        db_session,
+        audit.Actor(handler.id),
+        handler,
+        sr,
+        when,
+        app.config["PORTAL_TIMEZONE"],
+        service_item="系统巡检服务",
+        items=["《月度巡检报告》已上传,共检查服务器12台,发现2项需处理"],
+        criteria=CHECKLIST.splitlines(),
+        folder=app.config["UPLOAD_FOLDER"],
+        max_bytes=1024,
+    )
+
+
+def test_occurrences_read_delivered_on_time_late_open_and_upcoming(db_session, people, app):
+    from portal.services import delivery as delivery_service
+    from portal.services import plan_pages
+
+    plan = make_plan(
+        db_session,
+        people["author"],
+        people["contact"],
+        at(2026, 9, 20, 10),
+        handler_id=people["handler"].id,
+    )
+    db_session.commit()
+    _open(db_session, at(2026, 10, 8, 10), app)
+    _open(db_session, at(2026, 11, 2, 10), app)
+    _open(db_session, at(2026, 12, 1, 10), app)
+    october, november, december = _requests(db_session, plan)
+    # October delivered on its due day, November the day after its due day
+    _deliver(db_session, october, people["handler"], at(2026, 10, 8, 17), app)
+    _deliver(db_session, november, people["handler"], at(2026, 11, 3, 10), app)
+    db_session.commit()
+    # the customer accepts October's like any delivery: with its checklist as the criteria
+    dlv = delivery_service.latest(db_session, october.id)
+    criteria = db_session.scalars(
+        select(DeliveryCriterion.id).where(DeliveryCriterion.delivery_id == dlv.id)
+    ).all()
+    delivery_service.accept(
+        db_session,
+        audit.Actor(people["contact"].id),
+        people["contact"],
+        october,
+        at(2026, 10, 9, 10),
+        result="pass",
+        met_ids=set(criteria),
+        typed_name=people["contact"].name,
+        shown_hash=dlv.content_hash,
+    )
+    db_session.commit()
+    assert october.status == "completed"
+    page = plan_pages.plan_page(db_session, plan, at(2026, 12, 1, 11))
+    assert [(o.due_on, o.status) for o in page.occurrences] == [
+        (date(2026, 12, 1), "open"),
+        (date(2026, 11, 2), "late"),
+        (date(2026, 10, 8), "on_time"),
+    ]
+    assert page.preview[0].occurrence.due_on == date(2026, 12, 1)
+    assert page.preview[0].number == december.number  # already opened: the preview links it
+    assert page.preview[1].number is None  # January: upcoming
