@@ -220,9 +220,7 @@ def test_the_board_shows_the_occurrences_due_this_week(client, people, db_sessio
         people["contact"],
         at(2026, 9, 20, 10),
         title="季度优化",
-        rule=__import__("portal.domain.plans", fromlist=["x"]).RuleChoice(
-            "quarterly_weekday", weekday="MO"
-        ),
+        rule=rules.RuleChoice(rules.QUARTERLY_WEEKDAY, weekday="MO"),
     )
     db_session.commit()
     plan_opener.open_due(db_session, at(2026, 10, 8, 10), app.config["PORTAL_TIMEZONE"])
