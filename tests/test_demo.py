@@ -98,7 +98,11 @@ def test_the_demo_has_a_monthly_and_a_quarterly_plan_whose_due_request_was_opene
     assert plans["季度功能优化"].rule == "FREQ=YEARLY;BYMONTH=1,4,7,10;BYDAY=+1MO"
     # 1 November 2026 is a Sunday: due Monday the 2nd, opened two working days before, on time
     (occ,) = session.scalars(select(PlanOccurrence)).all()
-    assert (occ.occurs_on, occ.due_on, occ.status) == (date(2026, 11, 1), date(2026, 11, 2), "opened")
+    assert (occ.occurs_on, occ.due_on, occ.status) == (
+        date(2026, 11, 1),
+        date(2026, 11, 2),
+        "opened",
+    )
     sr = session.get(ServiceRequest, occ.request_id)
     assert (sr.type, sr.channel, sr.status) == ("delivery", "plan", "in_progress")
     assert sr.submitted_at == datetime(2026, 10, 29, 1, 0, tzinfo=UTC)  # 09:00 desk time

@@ -75,10 +75,6 @@ def calendar_of(session: Session, organisation_id: int | None, cache: dict | Non
     return cache[organisation_id]
 
 
-def today_for(session: Session, organisation_id: int | None, now: datetime) -> date:
-    return calendar_of(session, organisation_id).local_date(now)
-
-
 def check(session: Session, data: PlanInput, now: datetime) -> Checked:
     """Every check a plan's input gets, in the order of the form; PlanInputError at the first
     field that cannot be."""
@@ -281,13 +277,6 @@ def input_of(plan: ServicePlan) -> PlanInput:
         department_id=plan.department_id,
         sla_policy_id=plan.sla_policy_id,
     )
-
-
-def plans_of(session: Session, organisation_id: int | None = None) -> list[ServicePlan]:
-    query = select(ServicePlan).order_by(ServicePlan.title, ServicePlan.id)
-    if organisation_id is not None:
-        query = query.where(ServicePlan.organisation_id == organisation_id)
-    return list(session.scalars(query))
 
 
 # --- the form's choices ------------------------------------------------------------------------
