@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.domain import plans as rules
-from portal.domain.masking import mask_name
+from portal.domain.masking import mask_email, mask_name
 from portal.domain.vocabulary import Priority
 from portal.models import Account, Department, Organisation, ServicePlan, SlaPolicy
 from portal.services import audit, calendars
@@ -284,7 +284,8 @@ def input_of(plan: ServicePlan) -> PlanInput:
 
 @dataclass(frozen=True)
 class Choices:
-    contacts: list[tuple[int, str]]  # "organisation · 李*" (masked: the admin area's rule)
+    # "organisation · 李* (l***@acme.example.com)": masked, as the admin area shows contacts
+    contacts: list[tuple[int, str]]
     handlers: list[tuple[int, str]]
     departments: list[Department]
     policies: list[tuple[int, str]]
@@ -294,7 +295,7 @@ def choices(session: Session) -> Choices:
     """The form's lists (four queries): active customer contacts of active organisations (their
     names masked), active staff, departments and SLA policies."""
     contacts = session.execute(
-        select(Account.id, Account.name, Organisation.name)
+        select(Account.id, Account.name, Account.email, Organisation.name)
         .join(Organisation, Organisation.id == Account.organisation_id)
         .where(Account.kind == "customer", Account.active.is_(True), Organisation.active.is_(True))
         .order_by(Organisation.name, Account.name, Account.id)
@@ -315,7 +316,10 @@ def choices(session: Session) -> Choices:
         .order_by(SlaPolicy.name)
     ).all()
     return Choices(
-        contacts=[(i, f"{org} · {mask_name(name)}") for i, name, org in contacts],
+        contacts=[
+            (i, f"{org} · {mask_name(name)} ({mask_email(email)})")
+            for i, name, email, org in contacts
+        ],
         handlers=[(i, name) for i, name in handlers],
         departments=departments,
         policies=[(i, name) for i, name in policies],
