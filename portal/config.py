@@ -76,6 +76,8 @@ def load_settings(instance_path: str) -> dict:
         "SLA_SWEEP_LOOKBACK_HOURS": float(os.environ.get("SLA_SWEEP_LOOKBACK_HOURS", "168")),
         # the daily digest of notifications goes out from this hour, desk time (0-23)
         "DIGEST_HOUR": int(os.environ.get("DIGEST_HOUR", "8")),
+        # the periodic service plans' opener runs this often (enqueued by the SLA sweep)
+        "PLAN_OPEN_SECONDS": float(os.environ.get("PLAN_OPEN_SECONDS", "60")),
         # inbound e-mail (IMAP mailboxes, docs/product.md §9): every mailbox is fetched this
         # often, at most this many mails per mailbox a run; a worker holds a mailbox this long
         # at most (a Redis lock, so that two workers normally do not fetch it at once)

@@ -163,6 +163,18 @@ def sweep() -> dict:
         if metrics.open_counts_due(redis_conn()):
             metrics.store_open_counts(redis_conn(), timers.open_counts(session))
             session.rollback()
+        # the service plans' opener, once per its slot (portal/jobs_plans.py)
+        from portal.jobs_plans import ensure_opener
+        from portal.services import plan_opener
+
+        ensure_opener(
+            redis_conn(),
+            q,
+            finished,
+            float(app.config.get("PLAN_OPEN_SECONDS", 60)),
+            lambda: plan_opener.any_running(session),
+        )
+        session.rollback()
         took = time.perf_counter() - started
         metrics.SWEEP_SECONDS.observe(took)
         return {

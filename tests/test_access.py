@@ -230,6 +230,13 @@ class Arguments:
         inbound.process(self.session, row, utcnow())
         return row
 
+    @cached_property
+    def service_plan(self):
+        from portal.models import utcnow
+        from tests.plans.helpers import make_plan
+
+        return make_plan(self.session, self.staff, self.customer, utcnow())
+
     # argument name → its value; every name a route uses must be here
     BUILDERS = {
         "number": lambda a: a.request.number,
@@ -253,6 +260,7 @@ class Arguments:
         "mailbox_id": lambda a: a.mailbox.id,
         "bot_id": lambda a: a.group_bot.id,
         "mail_id": lambda a: a.inbound_mail.id,
+        "plan_id": lambda a: a.service_plan.id,
     }
 
     def value(self, rule: Rule, name: str):

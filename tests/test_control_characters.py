@@ -467,6 +467,8 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.admin.bot_update",
     "staff.admin.bot_active",
     "staff.admin.bot_test",
+    # every demo plan runs: tests/plans/test_pages.py pauses one and sends its resume a NUL
+    "staff.admin.plan_resume",
     # nor a mailbox: tests/imap/test_admin_mailboxes.py sends these a NUL
     "staff.admin.mailbox_update",
     "staff.admin.mailbox_active",

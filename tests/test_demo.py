@@ -3,7 +3,7 @@ its audit trail, notifications and SLA timers are what real use would have left.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +20,8 @@ from portal.models import (
     Delivery,
     Feedback,
     Notification,
+    PlanOccurrence,
+    ServicePlan,
     ServiceRequest,
     Signature,
 )
@@ -63,7 +65,12 @@ def test_every_demo_request_got_its_status_through_the_services(seeded):
     assert times == sorted(times), "the demo's actions happened in time order"
     assert times[-1] <= NOW
 
-    requests = {sr.title: sr for sr in session.scalars(select(ServiceRequest))}
+    requests = {
+        sr.title: sr
+        for sr in session.scalars(
+            select(ServiceRequest).where(ServiceRequest.service_plan_id.is_(None))
+        )
+    }
     assert sorted(requests) == sorted(s.title for s in SCENARIOS)
     for s in SCENARIOS:
         sr = requests[s.title]
@@ -82,6 +89,27 @@ def test_every_demo_request_got_its_status_through_the_services(seeded):
         assert own == ["delivery.delivered"] + ["delivery.signed"] * len(signatures), dlv.number
     for fb in session.scalars(select(Feedback)):
         assert [e.action for e in events if e.object_id == fb.number] == ["feedback.given"]
+
+
+def test_the_demo_has_a_monthly_and_a_quarterly_plan_whose_due_request_was_opened(seeded):
+    session = seeded
+    plans = {p.title: p for p in session.scalars(select(ServicePlan))}
+    assert plans["月度系统巡检"].rule == "FREQ=MONTHLY;INTERVAL=1;BYMONTHDAY=1"
+    assert plans["季度功能优化"].rule == "FREQ=YEARLY;BYMONTH=1,4,7,10;BYDAY=+1MO"
+    # 1 November 2026 is a Sunday: due Monday the 2nd, opened two working days before, on time
+    (occ,) = session.scalars(select(PlanOccurrence)).all()
+    assert (occ.occurs_on, occ.due_on, occ.status) == (
+        date(2026, 11, 1),
+        date(2026, 11, 2),
+        "opened",
+    )
+    sr = session.get(ServiceRequest, occ.request_id)
+    assert (sr.type, sr.channel, sr.status) == ("delivery", "plan", "in_progress")
+    assert sr.submitted_at == datetime(2026, 10, 29, 1, 0, tzinfo=UTC)  # 09:00 desk time
+    trail = session.scalars(
+        select(AuditEvent).where(AuditEvent.object_id == sr.number).order_by(AuditEvent.id)
+    ).all()
+    assert _replay(list(trail)) == "in_progress"
 
 
 def test_the_desk_has_no_timer_to_catch_up_on_and_notifications_carry_their_time(seeded):

@@ -21,6 +21,7 @@ from portal.customer import (  # noqa: E402,F401  (routes register on bp)
     delivery_views,
     notification_views,
     password_views,
+    plan_views,
     privacy_views,
     sla_views,
     views,

@@ -18,6 +18,7 @@ from portal.demo import scenario as texts
 from portal.demo.clock import DeskClock
 from portal.demo.course import Action, plan
 from portal.demo.scenario import Scenario
+from portal.domain import plans as plan_rules
 from portal.domain.classification import urgency_from_proposal
 from portal.domain.vocabulary import Channel, Priority, RequestType
 from portal.models import (
@@ -37,6 +38,7 @@ from portal.services import (
     catalogue,
     defaults,
     organisations,
+    plan_opener,
     skill_matrix,
     sla_policies,
     staff_admin,
@@ -45,6 +47,7 @@ from portal.services import (
 from portal.services import contacts as contact_service
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
+from portal.services import plans as plan_service
 from portal.services import requests as request_service
 
 # the supervisor's three answers that make the suggested priority (portal.domain.classification)
@@ -140,6 +143,32 @@ class Builder:
         # the skill matrix, filled in by the administrator as on its page
         skill_matrix.change(self.s, audit.SYSTEM, self.clock.now, levels)
         self.sla_policies()
+        self.service_plans()
+
+    def service_plans(self) -> None:
+        """The periodic service plans, made by the supervisor through the plans service; their
+        requests open in the course of the work below, each when it is due to (the opener)."""
+        supervisor = self.people["supervisor"]
+        for p in people.PLANS:
+            plan_service.create(
+                self.s,
+                audit.Actor(supervisor.id),
+                supervisor,
+                plan_service.PlanInput(
+                    title=p.title,
+                    service_item=p.service_item,
+                    checklist="\n".join(p.checklist),
+                    contact_id=self.people[p.contact].id,
+                    rule=plan_rules.RuleChoice(p.kind, day=p.day, weekday=p.weekday),
+                    shift=plan_rules.SHIFT_NEXT,
+                    lead_days=p.lead_days,
+                    priority=p.priority,
+                    starts_on=self.clock.now.astimezone(self.tz).date(),
+                    handler_id=self.people[p.handler].id,
+                ),
+                self.clock.now,
+            )
+        self.s.flush()
 
     def sla_policies(self) -> None:
         """The organisations' own SLA policies, made by the admin through the service the SLA
@@ -166,16 +195,29 @@ class Builder:
     def work(self, scenarios: list[Scenario]) -> None:
         self.scenarios, actions = plan(scenarios, self.now, self.timezone)
         self.requests = [None] * len(self.scenarios)  # type: ignore[list-item]
+        planned = sorted(plan_opener.due(self.s, self.now), key=lambda d: d.open_at)
         for act in actions:
+            while planned and planned[0].open_at <= act.at:
+                self._open_planned(planned.pop(0))
             self.clock.advance(act.at)
             getattr(self, f"_{act.action}")(self.scenarios[act.request], act)
             self.clock.changed(self.requests[act.request])
+        for item in planned:
+            self._open_planned(item)
         self.clock.advance(self.now)
         # the e-mails the actions queued wait in the outbox; without a Redis yet (the embedded
         # runtime starts after the seed) nothing is enqueued and the worker's sweep sends them
         if not current_app.config.get("REDIS_URL"):
             take_after_commit(self.s)
         self.s.flush()
+
+    def _open_planned(self, item: plan_opener.Due) -> None:
+        """A plan's occurrence opens at its time, as the opener job would have opened it."""
+        self.clock.advance(item.open_at)
+        row = plan_opener.open_occurrence(self.s, item, self.clock.now, self.timezone)
+        if row is None:
+            raise RuntimeError(f"the demo's plan {item.plan_id} did not open {item.occurrence}")
+        self.clock.changed(self.s.get(ServiceRequest, row.request_id))
 
     def _who(self, act: Action) -> tuple[audit.Actor, Account]:
         account = self.people[act.by]

@@ -177,3 +177,54 @@ STAFF = [
 
 # everyone above by key (customers and staff have distinct keys)
 NAMES = {p.key: p.name for p in [*CUSTOMERS, *STAFF]}
+
+
+class Plan(NamedTuple):
+    """A periodic service plan (定期技术服务), made by the supervisor when the desk was set up."""
+
+    title: str
+    contact: str
+    handler: str
+    service_item: str
+    checklist: tuple[str, ...]
+    kind: str  # portal.domain.plans: monthly_day, quarterly_weekday, …
+    day: int = 1
+    weekday: str = "MO"
+    lead_days: int = 0
+    priority: str = "P3"
+
+
+PLANS = [
+    Plan(
+        "月度系统巡检",
+        "li",
+        "eng2",
+        "系统巡检服务",
+        (
+            "检查服务器CPU、内存和磁盘使用率,记录超过80%的项",
+            "核对数据库全量备份和增量备份日志,确认最近7天均成功",
+            "检查应用错误日志,列出新出现的错误及处理建议",
+            "确认操作系统和中间件补丁版本,列出待升级项",
+            "提交《月度巡检报告》",
+        ),
+        "monthly_day",
+        day=1,
+        lead_days=2,
+    ),
+    Plan(
+        "季度功能优化",
+        "zhao",
+        "eng1",
+        "功能优化服务",
+        (
+            "汇总本季度用户提出的优化建议并确认优先级",
+            "完成确认项的开发与测试,提交测试报告",
+            "在测试环境演示优化效果并经客户确认",
+            "更新用户操作手册中受影响的章节",
+        ),
+        "quarterly_weekday",
+        weekday="MO",
+        lead_days=5,
+        priority="P3",
+    ),
+]

@@ -44,6 +44,10 @@ TRANSITIONS: dict[str, Transition] = {
         _t("classify", {Status.SUBMITTED}, Status.PENDING_ASSIGNMENT, "supervisor"),
         _t("reclassify", OPEN - {Status.SUBMITTED}, None, "supervisor"),
         _t("assign", {Status.PENDING_ASSIGNMENT}, Status.IN_PROGRESS, "dispatcher", "supervisor"),
+        # a periodic service plan's request (docs/product.md §10): the scheduler classifies it
+        # with the plan's priority and gives it to the plan's default handler
+        _t("plan_classify", {Status.SUBMITTED}, Status.PENDING_ASSIGNMENT, SYSTEM),
+        _t("plan_assign", {Status.PENDING_ASSIGNMENT}, Status.IN_PROGRESS, SYSTEM),
         _t("reassign", WORKING, None, "dispatcher", "supervisor"),
         _t("confirm_assignment", WORKING, None, HANDLER),
         _t(

@@ -46,6 +46,7 @@ class Channel(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     ON_SITE = "on_site"
+    PLAN = "plan"  # opened by a periodic service plan (docs/product.md §10)
 
 
 class AccountKind(StrEnum):

@@ -10,7 +10,7 @@ from .inbound import InboundMail
 from .mailbox import Mailbox
 from .notify import EmailOutbox, Notification
 from .organisation import Department, Organisation
-from .plans import ServicePlan
+from .plans import PlanOccurrence, ServicePlan
 from .preferences import DigestWatermark, NotificationPreference
 from .privacy import ContactReveal
 from .records import AuditEvent, ContactImport, DeskSetting, NumberSequence, VaguePhrase
@@ -61,6 +61,7 @@ __all__ = [
     "NotificationPreference",
     "NumberSequence",
     "Organisation",
+    "PlanOccurrence",
     "ServicePlan",
     "ServiceRequest",
     "Signature",

@@ -54,6 +54,7 @@ OBJECT_TYPES = {
     "feedback": _l("feedback"),
     "improvement_measure": _l("improvement measure"),
     "group_bot": _l("group bot"),
+    "service_plan": _l("service plan"),
 }
 
 # objects whose ``name`` is a customer contact's (masked like every contact name)
@@ -97,6 +98,8 @@ ACTIONS = {
     "request.classify": _l("%(actor)s classified %(object)s"),
     "request.reclassify": _l("%(actor)s reclassified %(object)s"),
     "request.assign": _l("%(actor)s assigned %(object)s"),
+    "request.plan_classify": _l("%(actor)s classified %(object)s as its service plan says"),
+    "request.plan_assign": _l("%(actor)s assigned %(object)s to its service plan's handler"),
     "request.reassign": _l("%(actor)s reassigned %(object)s"),
     "request.confirm_assignment": _l("%(actor)s confirmed the assignment of %(object)s"),
     "request.add_collaborator": _l("%(actor)s added a collaborator to %(object)s"),
@@ -156,6 +159,8 @@ ACTIONS = {
     # calendars
     "calendar.override_set": _l("%(actor)s marked %(day)s as %(kind)s in %(object)s"),
     "calendar.override_removed": _l("%(actor)s removed the exception of %(day)s from %(object)s"),
+    "service_plan.paused": _l("%(actor)s paused %(object)s: it opens no request until resumed"),
+    "service_plan.resumed": _l("%(actor)s resumed %(object)s"),
     "calendar.notice_imported": _l(
         "%(actor)s imported the holiday notice of %(year)s into %(object)s"
     ),
@@ -203,6 +208,7 @@ ADMIN_ACTIONS = {
     "desk_setting": ("updated",),
     "mailbox": ("created", "updated", "deactivated", "reactivated"),
     "group_bot": ("created", "updated", "deactivated", "reactivated", "test_sent"),
+    "service_plan": ("created", "updated", "paused", "resumed"),
     "measure": ("added", "status"),
     "account": (
         "logged_in",
@@ -301,6 +307,17 @@ FIELDS = {
     "language": _l("language"),
     "secret": _l("secret"),
     "secret_set": _l("secret set"),
+    # the periodic service plans
+    "title": _l("title"),
+    "service_item": _l("service item"),
+    "checklist": _l("checklist"),
+    "contact": _l("contact"),
+    "handler": _l("default handler"),
+    "rule": _l("recurrence"),
+    "shift": _l("on a day off"),
+    "lead_days": _l("lead time (working days)"),
+    "starts_on": _l("starts on"),
+    "ends_on": _l("ends on"),
 }
 
 KINDS = {"holiday": _l("a holiday"), "workday": _l("a make-up working day")}
@@ -333,6 +350,7 @@ CONTACT_KEYS = {
     "phone": mask_phone,
     "contact_email": mask_email,
     "email": mask_email,
+    "contact": mask_name,
 }
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

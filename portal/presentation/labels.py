@@ -49,6 +49,7 @@ CHANNEL_LABELS = {
     Channel.PHONE: _l("Phone"),
     Channel.EMAIL: _l("E-mail"),
     Channel.ON_SITE: _l("On site"),
+    Channel.PLAN: _l("Service plan"),
 }
 
 ROLE_LABELS = {

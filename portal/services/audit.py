@@ -37,6 +37,7 @@ from portal.models import (
     ImprovementMeasure,
     Mailbox,
     Organisation,
+    ServicePlan,
     ServiceRequest,
     Skill,
     VaguePhrase,
@@ -299,6 +300,7 @@ LABELS = {
     "feedback": _numbered(Feedback),
     "improvement_measure": _measures,
     "group_bot": _named(GroupBot),
+    "service_plan": _named(ServicePlan, column="title"),
 }
 
 

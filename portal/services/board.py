@@ -3,7 +3,7 @@ what each shows, in a fixed number of queries whatever the number of requests or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
@@ -20,6 +20,7 @@ from portal.models import (
     ServiceRequest,
     SlaEvent,
 )
+from portal.services import plan_pages
 from portal.services.availability import desk_today, unavailable_clause
 from portal.services.queue import warned
 from portal.services.timers import OPEN, RUNNING
@@ -61,6 +62,8 @@ class Board:
     engineers: list[EngineerLoad]
     # open requests whose handler is deactivated or on leave: someone must take them over
     handler_unavailable: list[BoardRow]
+    # the periodic service plans' occurrences due this week, opened or still to open
+    plans_this_week: list = field(default_factory=list)
     limit: int = BOARD_LIMIT
 
 
@@ -89,8 +92,9 @@ def _board_rows(session: Session, where, due, order) -> list[BoardRow]:
 
 
 def board(session: Session, now: datetime, timezone: str) -> Board:
-    """Eight queries whatever the number of requests: five lists of at most 50 (+1 to say
-    "more"), the engineers, their open load and their hours this week."""
+    """Ten queries whatever the number of requests: five lists of at most 50 (+1 to say
+    "more"), the engineers, their open load and their hours this week, and the service plans'
+    occurrences due this week (two, and one per organisation calendar)."""
     SR = ServiceRequest
     resolution_running = and_(
         SR.status.in_(RUNNING), SR.paused_since.is_(None), SR.resolution_due_at.is_not(None)
@@ -182,6 +186,7 @@ def board(session: Session, now: datetime, timezone: str) -> Board:
             EngineerLoad(eid, name, load.get(eid, {}), Decimal(hours.get(eid, 0) or 0))
             for eid, name in engineers
         ],
+        plans_this_week=plan_pages.due_this_week(session, now, timezone),
     )
 
 

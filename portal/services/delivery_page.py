@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from portal.domain import delivery as delivery_rules
 from portal.domain import feedback as feedback_rules
 from portal.domain import lifecycle
-from portal.models import Account, ImprovementMeasure, ServiceRequest
+from portal.models import Account, ImprovementMeasure, ServicePlan, ServiceRequest
 from portal.presentation import presenters
 from portal.services import delivery as delivery_service
 from portal.services import feedback as feedback_service
@@ -75,6 +75,10 @@ class DeliveryPanels(DeliveryArea):
     can_add_measure: bool = False
     owners: list[tuple[int, str]] = field(default_factory=list)  # who may own a measure
     notice: str | None = None  # the web layer's word after a success
+    # a service plan's request: the first delivery starts from the plan's service item and
+    # its checklist as the acceptance criteria (docs/product.md §10)
+    plan_service_item: str | None = None
+    plan_criteria: list[str] = field(default_factory=list)
 
     @property
     def can_countersign(self) -> bool:
@@ -139,6 +143,11 @@ def staff_panels(
     )
     if with_owners or "record_feedback" in actions or area.can_add_measure:
         area.owners = feedback_service.measure_owners(session)
+    if sr.service_plan_id is not None and "deliver" in actions:
+        plan = session.get(ServicePlan, sr.service_plan_id)
+        if plan is not None:
+            area.plan_service_item = plan.service_item
+            area.plan_criteria = [t for t in plan.checklist.splitlines() if t.strip()]
     return area
 
 

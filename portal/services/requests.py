@@ -42,8 +42,14 @@ def submit(
     now: datetime,
     timezone: str,
     channel: Channel = Channel.PORTAL,
+    service_plan_id: int | None = None,
+    sla_policy_version_id: int | None = None,
+    created_by_id: int | None = None,
 ) -> ServiceRequest:
-    """Register a request for ``contact``; the SR number is taken in this same transaction."""
+    """Register a request for ``contact``; the SR number is taken in this same transaction.
+    A service plan's request names its plan and may be measured against the plan's SLA policy
+    (``sla_policy_version_id``; else the organisation's) and is created by the plan's author
+    (``created_by_id``) while the scheduler (the system actor) submits it."""
     if contact.kind != "customer" or contact.organisation_id is None:
         raise ValueError("a request is made for a customer contact")
     if not session.scalar(
@@ -59,7 +65,7 @@ def submit(
         number=next_number(session, FormPrefix.SERVICE_REQUEST, now, timezone),
         organisation_id=contact.organisation_id,
         contact_id=contact.id,
-        created_by_id=actor.account_id or contact.id,
+        created_by_id=created_by_id or actor.account_id or contact.id,
         channel=Channel(channel).value,
         contact_name=(intake.contact_name or contact.name).strip(),
         contact_phone=(intake.contact_phone or contact.phone or None),
@@ -73,6 +79,8 @@ def submit(
         status=Status.SUBMITTED.value,
         submitted_at=now,
         updated_at=now,
+        service_plan_id=service_plan_id,
+        sla_policy_version_id=sla_policy_version_id,
     )
     session.add(sr)
     session.flush()

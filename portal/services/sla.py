@@ -62,7 +62,7 @@ RESUMING_ACTIONS = {"answer_customer", "accept_fail"}
 # the clock stops for good (resolution was met when the delivery was made)
 STOPPING_ACTIONS = {"accept_pass"}
 # the priority was confirmed or changed: due times are recomputed from submission
-RECOMPUTING_ACTIONS = {"classify", "reclassify"}
+RECOMPUTING_ACTIONS = {"classify", "reclassify", "plan_classify"}
 _OPEN = {s.value for s in OPEN_STATUSES}
 
 

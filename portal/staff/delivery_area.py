@@ -74,6 +74,9 @@ def _deliver_form(dl: delivery_page.DeliveryPanels) -> DeliverForm:
         form.service_item.data = previous.delivery.service_item
         form.items.data = "\n".join(i.text for i in previous.items)
         form.criteria.data = "\n".join(c.text for c in previous.criteria)
+    elif dl.plan_criteria:  # a service plan's request: its service item and checklist
+        form.service_item.data = dl.plan_service_item or dl.sr.title
+        form.criteria.data = "\n".join(dl.plan_criteria)
     else:
         form.service_item.data = dl.sr.title
     return form

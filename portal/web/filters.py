@@ -58,5 +58,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(sla_outcome, "sla_outcome")
     app.add_template_filter(holiday_label, "holiday_label")
     app.add_template_global(_Labels(), "labels")
+    # the service plans' words (rule sentences, moves, statuses): portal/presentation/plans.py
+    from portal.presentation import plans as plan_words
+
+    app.add_template_global(plan_words, "plan_words")
     app.add_template_global(category_name, "category_name")
     app.add_template_global(lambda: current_app.config["PORTAL_TIMEZONE"], "desk_timezone")

@@ -81,6 +81,8 @@ class LiveDesk:
             # deadlines are noticed within a second or two, and the board shows them as quickly
             "SLA_SWEEP_SECONDS": "1",
             "BOARD_REFRESH_SECONDS": "2",
+            # the service plans' opener runs every two seconds (enqueued by the sweep)
+            "PLAN_OPEN_SECONDS": "2",
             "PYTHONPATH": str(ROOT),
             # the worker's own metrics (portal/metrics.py); the web's are at /metrics
             "METRICS_PORT": str(free_port()),

@@ -108,6 +108,16 @@ def _inbound_mails(scene_args) -> list[int]:
     return ids
 
 
+def _plans(scene_args) -> list[int]:
+    """A service plan of the scene's organisation, for the scene's contact (its page shows the
+    contact masked)."""
+    from portal.models import utcnow
+    from tests.plans.helpers import make_plan
+
+    s = scene_args.scene
+    return [make_plan(scene_args.session, s.handler, s.contact, utcnow()).id]
+
+
 class Values:
     """Values for URL arguments, all about the scene's request; a name not here fails."""
 
@@ -140,6 +150,7 @@ class Values:
             "mailbox_id": lambda: [_mailbox(self).id],
             "bot_id": lambda: _bots(self),
             "mail_id": lambda: _inbound_mails(self),
+            "plan_id": lambda: _plans(self),
         }
         if name not in builders:
             pytest.fail(

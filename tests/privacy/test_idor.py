@@ -96,6 +96,12 @@ STAFF_RULES: dict[str, object] = {
     "staff.mail_request": frozenset({"agent", "supervisor", "admin"}),
     "staff.mail_new_contact": frozenset({"agent", "supervisor", "admin"}),
     "staff.mail_discard": frozenset({"agent", "supervisor", "admin"}),
+    # service plans: admins and the supervisors who run the deliveries (portal/staff/admin/plans.py)
+    "staff.admin.plan": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_edit": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_update": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_pause": frozenset({"admin", "supervisor"}),
+    "staff.admin.plan_resume": frozenset({"admin", "supervisor"}),
 }
 
 
@@ -215,6 +221,13 @@ def _inbound_mail(session):
     return row
 
 
+def _plan(session, scene):
+    from portal.models import utcnow
+    from tests.plans.helpers import make_plan
+
+    return make_plan(session, scene.handler, scene.contact, utcnow())
+
+
 def build_url(app, scene, session, endpoint, rule_text):
     (rule,) = [
         r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text
@@ -235,6 +248,7 @@ def build_url(app, scene, session, endpoint, rule_text):
         "mailbox_id": lambda: _mailbox(session).id,
         "bot_id": lambda: _bot(session).id,
         "mail_id": lambda: _inbound_mail(session).id,
+        "plan_id": lambda: _plan(session, scene).id,
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -42,6 +42,8 @@ CUSTOMERS = {"contact", "org_admin", "colleague_may_reply"}
 EXPECTED: dict[str, tuple[set, set, Status | None]] = {
     "classify": ({S.SUBMITTED}, {"supervisor"}, S.PENDING_ASSIGNMENT),
     "reclassify": (OPEN - {S.SUBMITTED}, {"supervisor"}, None),
+    "plan_classify": ({S.SUBMITTED}, {"system"}, S.PENDING_ASSIGNMENT),
+    "plan_assign": ({S.PENDING_ASSIGNMENT}, {"system"}, S.IN_PROGRESS),
     "assign": ({S.PENDING_ASSIGNMENT}, {"dispatcher", "supervisor"}, S.IN_PROGRESS),
     "reassign": (WORKING, {"dispatcher", "supervisor"}, None),
     "confirm_assignment": (WORKING, {"handler"}, None),

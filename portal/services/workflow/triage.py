@@ -64,14 +64,22 @@ def classify(
     data: ClassificationInput,
     now: datetime,
     action: str | None = None,
+    by_plan: bool = False,
 ) -> Classification:
     """Confirm type, category and priority; the first time moves submitted → pending
     assignment ("classify"), later ones keep the status ("reclassify"). A page passes the
-    action it offered, so a request that changed meanwhile is refused, not silently redone."""
-    action = action or ("classify" if sr.status == Status.SUBMITTED else "reclassify")
-    if action not in ("classify", "reclassify"):
-        raise ValueError(action)
-    caps = check(session, sr, account, action)
+    action it offered, so a request that changed meanwhile is refused, not silently redone.
+    ``by_plan``: the scheduler opening a service plan's request ("plan_classify"); ``account``
+    is then the plan's author, whose plan set the priority."""
+    if by_plan:
+        action = "plan_classify"
+        caps = {lifecycle.SYSTEM}
+        lifecycle.check(action, sr.status, caps)
+    else:
+        action = action or ("classify" if sr.status == Status.SUBMITTED else "reclassify")
+        if action not in ("classify", "reclassify"):
+            raise ValueError(action)
+        caps = check(session, sr, account, action)
     suggested = rules.suggest_priority(data.impact_scope, data.urgency, data.business_importance)
     priority = Priority(data.priority) if data.priority else suggested
     request_type = RequestType(data.type).value
@@ -221,14 +229,22 @@ def assign(
     reason: str = "",
     briefing: str = "",
     action: str | None = None,
+    by_plan: bool = False,
 ) -> Assignment:
     """Give the request to a handler ("assign"), or to another one ("reassign": the previous
     assignment ends, its row stays as history). The handler is notified in the portal and by
-    e-mail (through the outbox, once per assignment)."""
-    action = action or ("assign" if sr.status == Status.PENDING_ASSIGNMENT else "reassign")
-    if action not in ("assign", "reassign"):
-        raise ValueError(action)
-    caps = check(session, sr, account, action)
+    e-mail (through the outbox, once per assignment). ``by_plan``: the scheduler giving a
+    service plan's request to the plan's default handler ("plan_assign"); ``account`` is the
+    plan's author."""
+    if by_plan:
+        action = "plan_assign"
+        caps = {lifecycle.SYSTEM}
+        lifecycle.check(action, sr.status, caps)
+    else:
+        action = action or ("assign" if sr.status == Status.PENDING_ASSIGNMENT else "reassign")
+        if action not in ("assign", "reassign"):
+            raise ValueError(action)
+        caps = check(session, sr, account, action)
     handler = session.get(Account, handler_id)
     if handler is None or handler.kind != "staff" or not handler.active:
         raise FieldError("handler_id", _("Choose an active staff member as the handler."))

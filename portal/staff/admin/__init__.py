@@ -42,6 +42,7 @@ from portal.staff.admin import (  # noqa: E402,F401  (routes register on bp)
     index,
     mailboxes,
     organisations,
+    plans,
     privacy,
     settings,
     skill_matrix,

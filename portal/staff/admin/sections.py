@@ -27,6 +27,15 @@ SECTIONS: tuple[Section, ...] = (
         supervisors=True,
     ),
     Section(
+        "staff.admin.plans",
+        _l("Service plans"),
+        _l(
+            "Periodic services (定期技术服务): monthly inspections, quarterly optimisations; "
+            "their requests open on working days, once each."
+        ),
+        supervisors=True,
+    ),
+    Section(
         "staff.admin.contacts",
         _l("Contacts"),
         _l("Customer contacts: add, invite, edit, deactivate; import a spreadsheet."),
