@@ -79,12 +79,15 @@ def _facts(url: str, uploads: Path) -> dict:
     return facts
 
 
-_VOLATILE = re.compile(r'(name="csrf_token" value=|name="csrf-token" content=)"[^"]*"')
+_VOLATILE = re.compile(
+    r'(name="csrf_token" value=|name="csrf-token" content=|Nonce": |nonce=)"[^"]*"'
+)
 
 
 def _page(url: str, uploads: Path, redis_url: str, path: str, at: datetime) -> str:
     """A staff page as the demo's supervisor sees it, at a fixed instant (countdowns and
-    relative times alike on both installs); the CSRF tokens, different per session, blanked."""
+    relative times alike on both installs); the CSRF tokens and the CSP nonce, different per
+    session and response, blanked."""
     app = _app(url, uploads, redis_url)
     staff = next(r for r in demo.logins() if r["side"] == "staff")
     with freeze_time(at):

@@ -16,6 +16,20 @@ log = logging.getLogger("portal.errors")
 RETRY_AFTER_SECONDS = 5
 
 
+def _unavailable(e: DBAPIError) -> bool:
+    """The database did not answer, as opposed to a statement being wrong (a bug: a 500)."""
+    if e.connection_invalidated:
+        return True
+    if not isinstance(e, OperationalError):
+        return False
+    import sqlite3
+
+    if isinstance(e.orig, sqlite3.OperationalError):  # SQLite says both with this one class
+        words = str(e.orig).lower()
+        return any(w in words for w in ("locked", "unable to open", "disk i/o", "busy"))
+    return True  # psycopg's OperationalError: the connection failed or was closed
+
+
 def init_app(app: Flask) -> None:
     def _page(code: int):
         return render_template(f"errors/{code}.html", code=code, ref=g.get("request_id")), code
@@ -45,7 +59,7 @@ def init_app(app: Flask) -> None:
         """The database did not answer (restarting, unreachable, locked too long): nothing of
         this request was saved, and trying again in a moment is the right thing to do. Any other
         database error is a bug: the 500 page."""
-        if not isinstance(e, OperationalError) and not e.connection_invalidated:
+        if not _unavailable(e):
             raise e
         from portal.db import db
 
