@@ -133,7 +133,7 @@ def test_password_change_errors_are_inline_and_change_nothing(client, factory, d
 
     cases = [
         ("wrong-current-pass", NEW_PASSWORD, NEW_PASSWORD, "The current password is not correct."),
-        (PASSWORD, "short", "short", "Use between 10 and 200 characters."),
+        (PASSWORD, "Short-Pass1", "Short-Pass1", "Use at least 12 characters."),
         (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "The two new passwords are not the same."),
     ]
     for current, new, repeat, message in cases:

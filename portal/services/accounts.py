@@ -10,16 +10,40 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import security
+from portal.domain import password_policy
 from portal.domain.vocabulary import AccountKind
 from portal.models import Account, AccountRole, LoginSession, Organisation
 from portal.services import audit
 from portal.services.audit import Actor
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = password_policy.MIN_LENGTH
 
 
 class AccountError(ValueError):
     """A problem the user can fix; the message is shown to them."""
+
+
+class PasswordRefused(AccountError):
+    """The password policy refuses a new password; ``problems`` are its reasons
+    (portal/domain/password_policy.py), first the one shown first."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
+
+
+def check_new_password(password: str, *, name: str | None, email: str | None) -> None:
+    """The one password policy, applied wherever a password is chosen: raises PasswordRefused."""
+    problems = password_policy.problems(password, name=name, email=email)
+    if problems:
+        raise PasswordRefused(problems)
+
+
+def password_strength(
+    password: str, *, name: str | None, email: str | None
+) -> password_policy.Strength:
+    """What the strength meter beside a new-password field shows (nothing is written)."""
+    return password_policy.strength(password[: password_policy.MAX_LENGTH], name=name, email=email)
 
 
 def _organisation_active():
@@ -215,10 +239,9 @@ def change_password(
     ``keep_session`` stays). Returns how many sessions were ended."""
     if not security.verify_password(account.password_hash, current):
         raise AccountError("current-password")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise AccountError("too-short")
     if new == current:
         raise AccountError("same-as-current")
+    check_new_password(new, name=account.name, email=account.email)
     account.password_hash = security.hash_password(new)
     account.password_changed_at = now
     session.flush()
@@ -259,6 +282,8 @@ def create_account(
         raise AccountError("a customer belongs to an organisation")
     if kind is AccountKind.CUSTOMER and roles:
         raise AccountError("customers hold no staff roles")
+    if password is not None:
+        check_new_password(password, name=name, email=email)
     account = Account(
         kind=kind.value,
         email=email.strip().lower(),

@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import security
+from portal.domain import password_policy
 from portal.domain.masking import mask_email
 from portal.domain.vocabulary import AccountKind
 from portal.models import Account
 from portal.services import audit, outbox
-from portal.services.accounts import MIN_PASSWORD_LENGTH, AccountError, revoke_all_sessions
+from portal.services.accounts import check_new_password, password_strength, revoke_all_sessions
 from portal.services.audit import Actor
 from portal.services.mail import recipient_locale, render_mail
 
@@ -239,11 +240,10 @@ def redeem(
     ip: str | None,
     kind: str | None = None,
 ) -> Account:
-    """Set the password through a link: LinkExpired / LinkInvalid, or AccountError for a
+    """Set the password through a link: LinkExpired / LinkInvalid, or PasswordRefused for a
     password the rules refuse. Clears the invitation and ends ALL the account's sessions."""
     account = check(session, token, purpose, now=now, kind=kind)
-    if len(new_password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("too-short")
+    check_new_password(new_password, name=account.name, email=account.email)
     account.password_hash = security.hash_password(new_password)
     account.password_changed_at = now
     account.invited_at = None
@@ -259,3 +259,20 @@ def redeem(
         after={"link": purpose, "sessions_ended": ended},
     )
     return account
+
+
+def link_password_strength(
+    session: Session, token: str, purpose: str, password: str, *, now: datetime, kind: str
+) -> password_policy.Strength:
+    """The strength meter on a password link's page: judged against the name and address of
+    the link's account when the link is good, against the common passwords alone when not (the
+    answer never tells more than the page itself does). Reads only."""
+    try:
+        account = check(session, token, purpose, now=now, kind=kind)
+    except LinkError:
+        account = None
+    return password_strength(
+        password,
+        name=account.name if account else None,
+        email=account.email if account else None,
+    )

@@ -2,6 +2,7 @@
 
 from portal.staff import bp
 from portal.web import password_links
+from portal.web import password_strength as password_strength_meter
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -17,3 +18,8 @@ def password_set(token: str):
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def password_reset(token: str):
     return password_links.set_password("staff", "reset", token)
+
+
+@bp.post("/password/strength")
+def password_strength():
+    return password_strength_meter.strength_fragment("staff")

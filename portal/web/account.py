@@ -16,9 +16,10 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.db import db
 from portal.models import utcnow
+from portal.presentation.password_text import problem_messages
 from portal.services import accounts
 from portal.web.auth import actor, end_browser_session, session_max_age
-from portal.web.forms import PortalForm
+from portal.web.forms import TOO_LONG, PortalForm
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -49,11 +50,8 @@ class PasswordForm(PortalForm):
         _l("New password"),
         validators=[
             DataRequired(message=_l("Please enter a new password.")),
-            Length(
-                min=accounts.MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l("Use between %(min)d and %(max)d characters."),
-            ),
+            # the rest of the policy (portal/domain/password_policy.py) by the service
+            Length(max=200, message=TOO_LONG),
         ],
     )
     repeat_password = PasswordField(
@@ -71,7 +69,6 @@ class LogoutEverywhereForm(PortalForm):
 
 PASSWORD_ERRORS = {
     "current-password": ("current_password", _l("The current password is not correct.")),
-    "too-short": ("new_password", _l("Use at least %(min)d characters.")),
     "same-as-current": ("new_password", _l("Choose a password different from the current one.")),
     "name-required": ("name", _l("Please enter your name.")),
 }
@@ -107,10 +104,13 @@ def _page(template: str, side: str, profile=None, password=None, status: int = 2
     ), status
 
 
-def _add_error(form: FlaskForm, code: str) -> None:
-    field_name, message = PASSWORD_ERRORS[code]
+def _add_error(form: FlaskForm, exc: accounts.AccountError) -> None:
+    if isinstance(exc, accounts.PasswordRefused):
+        form.new_password.errors = [*form.new_password.errors, *problem_messages(exc.problems)]
+        return
+    field_name, message = PASSWORD_ERRORS[str(exc)]
     field = getattr(form, field_name)
-    field.errors = [*field.errors, str(message) % {"min": accounts.MIN_PASSWORD_LENGTH}]
+    field.errors = [*field.errors, str(message)]
 
 
 def account_page(template: str, side: str):
@@ -132,7 +132,7 @@ def update_profile(template: str, side: str, account_endpoint: str):
         )
     except accounts.AccountError as exc:
         db.session.rollback()
-        _add_error(form, str(exc))
+        _add_error(form, exc)
         return _page(template, side, profile=form, status=422)
     db.session.commit()
     session["locale"] = form.locale.data
@@ -156,7 +156,7 @@ def change_password(template: str, side: str, account_endpoint: str):
         )
     except accounts.AccountError as exc:
         db.session.rollback()
-        _add_error(form, str(exc))
+        _add_error(form, exc)
         return _page(template, side, password=form, status=422)
     db.session.commit()
     if ended:
