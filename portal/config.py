@@ -88,6 +88,11 @@ def load_settings(instance_path: str) -> dict:
         "MAILBOX_KEY": os.environ.get("MAILBOX_KEY") or None,
         # the dispatcher board re-reads itself this often (seconds)
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "15")),
+        # a login session ends this long after login whatever happens, and this long after its
+        # last use: staff sooner than customers (portal/services/session_seen.py)
+        "LOGIN_SESSION_MAX_AGE": int(float(os.environ.get("SESSION_MAX_AGE_HOURS", "336")) * 3600),
+        "SESSION_IDLE_STAFF_HOURS": float(os.environ.get("SESSION_IDLE_STAFF_HOURS", "8")),
+        "SESSION_IDLE_CUSTOMER_HOURS": float(os.environ.get("SESSION_IDLE_CUSTOMER_HOURS", "24")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",

@@ -521,6 +521,7 @@ def test_account_changes_are_audited(client, factory, db_session):
     assert [e.action for e in events] == [
         "account.logged_in",
         "account.password_changed",
+        "account.session_renewed",
         "account.logged_out_everywhere",
     ]
     assert all(e.actor_id == user.id for e in events)

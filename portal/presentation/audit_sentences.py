@@ -88,6 +88,8 @@ ACTIONS = {
     "account.logged_out": _l("%(actor)s signed out"),
     "account.logged_out_everywhere": _l("%(actor)s ended every session of %(object)s"),
     "account.password_changed": _l("%(actor)s changed the password of %(object)s"),
+    "account.session_renewed": _l("%(actor)s went on under a new session"),
+    "account.session_ended": _l("%(actor)s ended a session of %(object)s"),
     "account.password_set_by_link": _l(
         "%(actor)s set the password of %(object)s through an e-mailed link"
     ),
@@ -211,6 +213,8 @@ ADMIN_ACTIONS = {
         "updated",
         "password_changed",
         "password_set_by_link",
+        "session_renewed",
+        "session_ended",
     ),
 }
 
@@ -584,6 +588,8 @@ ACTION_VERB_LABELS = {
     "logged_out_everywhere": _l("every session ended"),
     "password_changed": _l("password changed"),
     "password_set_by_link": _l("password set through a link"),
+    "session_renewed": _l("new session"),
+    "session_ended": _l("session ended"),
 }
 
 ALL_OF = _l("every %(type)s event")
