@@ -322,7 +322,7 @@ def test_accounts_log_in_only_on_their_own_side(client, factory):
 
 @pytest.mark.parametrize("known", [True, False], ids=["known-account", "unknown-account"])
 def test_throttle_per_identity(client, factory, app, known):
-    limit = app.config["LOGIN_THROTTLE"]["per_identity"]
+    limit = app.config["LOGIN_LIMITS"]["per_account"]
     assert limit == 5
     user = factory.customer()
     identity = user.email if known else "no-such-person@example.com"
@@ -355,7 +355,7 @@ def test_throttle_messages_are_the_same_for_known_and_unknown(client, factory, a
     english(client)
     answers = []
     for identity in (user.email, "ghost@example.com"):
-        for _ in range(app.config["LOGIN_THROTTLE"]["per_identity"]):
+        for _ in range(app.config["LOGIN_LIMITS"]["per_account"]):
             attempt(client, "customer", identity, "wrong-password")
         resp = attempt(client, "customer", identity, "wrong-password")
         answers.append((resp.status_code, alert(resp)))
@@ -364,7 +364,7 @@ def test_throttle_messages_are_the_same_for_known_and_unknown(client, factory, a
 
 
 def test_throttle_per_ip(client, factory, app):
-    per_ip = app.config["LOGIN_THROTTLE"]["per_ip"]
+    per_ip = app.config["LOGIN_LIMITS"]["per_ip"]
     user = factory.customer()
     english(from_ip(client, "198.51.100.23"))
     for n in range(per_ip):
@@ -380,7 +380,7 @@ def test_throttle_per_ip(client, factory, app):
 
 def test_successful_login_clears_the_identity_count(client, factory, app):
     user = factory.customer()
-    limit = app.config["LOGIN_THROTTLE"]["per_identity"]
+    limit = app.config["LOGIN_LIMITS"]["per_account"]
     for _ in range(limit - 1):
         assert attempt(client, "customer", user.email, "wrong").status_code == 401
     assert attempt(client, "customer", user.email, PASSWORD).status_code == 302

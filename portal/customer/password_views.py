@@ -1,11 +1,13 @@
 """Forgot password and the mailed password links (customer side; portal/web/password_links.py)."""
 
 from portal.customer import bp
+from portal.limits import limiter, rate
 from portal.web import password_links
 from portal.web import password_strength as password_strength_meter
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(rate("password_reset"), methods=["POST"])
 def password_forgot():
     return password_links.forgot("customer")
 
@@ -21,5 +23,6 @@ def password_reset(token: str):
 
 
 @bp.post("/password/strength")
+@limiter.limit(rate("strength"))
 def password_strength():
     return password_strength_meter.strength_fragment("customer")

@@ -90,6 +90,7 @@ ACTIONS = {
     "account.password_changed": _l("%(actor)s changed the password of %(object)s"),
     "account.session_renewed": _l("%(actor)s went on under a new session"),
     "account.session_ended": _l("%(actor)s ended a session of %(object)s"),
+    "account.locked": _l("%(object)s was locked after repeated failed logins (%(actor)s)"),
     "account.password_set_by_link": _l(
         "%(actor)s set the password of %(object)s through an e-mailed link"
     ),
@@ -215,6 +216,7 @@ ADMIN_ACTIONS = {
         "password_set_by_link",
         "session_renewed",
         "session_ended",
+        "locked",
     ),
 }
 
@@ -590,6 +592,7 @@ ACTION_VERB_LABELS = {
     "password_set_by_link": _l("password set through a link"),
     "session_renewed": _l("new session"),
     "session_ended": _l("session ended"),
+    "locked": _l("locked after failed logins"),
 }
 
 ALL_OF = _l("every %(type)s event")
