@@ -8,7 +8,7 @@ Without the storage (Redis down) requests go on: the errors are swallowed and lo
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_app_context, request
 from flask_limiter import Limiter
 from flask_login import current_user
 
@@ -28,7 +28,31 @@ def person_or_address() -> str:
     return f"ip-{client_address()}"
 
 
-limiter = Limiter(
+class PortalLimiter(Limiter):
+    """Flask-Limiter with a storage per app: its own keeps one for the whole process, the last
+    app's, and the tests (and the CLI) build more than one app."""
+
+    def init_app(self, app: Flask) -> None:
+        super().init_app(app)
+        app.extensions["portal_limits"] = (self._storage, self._limiter)
+
+    def _own(self):
+        if has_app_context():
+            return current_app.extensions.get("portal_limits")
+        return None
+
+    @property
+    def storage(self):
+        own = self._own()
+        return own[0] if own else super().storage
+
+    @property
+    def limiter(self):
+        own = self._own()
+        return own[1] if own else super().limiter
+
+
+limiter = PortalLimiter(
     key_func=client_address,
     strategy="fixed-window",
     key_prefix="portal-limits",

@@ -345,3 +345,21 @@ def test_fifty_concurrent_wrong_attempts_lock_once_and_no_right_one_gets_in(app,
             s.execute(delete(Organisation).where(Organisation.id == org_id))
             s.commit()
         engine.dispose()
+
+
+def test_each_app_keeps_its_own_limits_storage(app, tmp_path):
+    """Another app in the same process (the CLI, a test's own) does not move this app's limits
+    into its storage."""
+    other = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}",
+            "REDIS_URL": None,
+            "SECRET_KEY": "other",
+            "PASSWORD_HASH": CHEAP_HASH,
+        }
+    )
+    with other.app_context():
+        assert type(limits.storage()).__name__ == "MemoryStorage"
+    with app.app_context():
+        assert type(limits.storage()).__name__ == "RedisStorage"

@@ -132,6 +132,7 @@ def request_detail(number: str):
         page=page,
         sr=page.header.sr,
         contact=page.header.contact,
+        files_open=downloads.may_open(page.header.access, ""),
         now=now,
         **panels.context("customer", db.session, page.header.request, viewer, now),
     )

@@ -246,6 +246,7 @@ FIELDS = {
     "email": _l("e-mail"),
     "phone": _l("phone"),
     "roles": _l("roles"),
+    "program_types": _l("program types allowed as attachments"),
     "department": _l("department"),
     "level": _l("level"),
     "staff_level": _l("level"),

@@ -177,6 +177,7 @@ def request_detail(number: str):
         d=page,
         sr=page.header.sr,
         contact=page.header.contact,
+        files_open=downloads.may_open(page.header.access, ""),
         due=page.due,
         **panels.context("staff", db.session, page.header.request, viewer, now),
     )
@@ -190,6 +191,7 @@ def download(number: str, attachment_id: int):
         number,
         attachment_id,
         current_app.config["UPLOAD_FOLDER"],
+        utcnow(),
     )
     if found is None:
         abort(404)
