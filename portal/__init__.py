@@ -10,6 +10,7 @@ import time
 from flask import Flask, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import metrics, security
 from portal.db import db
@@ -64,12 +65,20 @@ def create_app(config: dict | None = None) -> Flask:
             "http://127.0.0.1:5000; set it to the portal's public address (README: Production)"
         )
     security.configure(app.config["PASSWORD_HASH"])
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # the client's address (and scheme) from X-Forwarded-For only through the configured
+        # number of trusted proxies; a client's own header is never believed beyond them
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     # Babel reads zh_CN as zh_Hans_CN: the Chinese catalogue lives in translations/zh_Hans_CN
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    from portal import limits
+
+    limits.init_app(app)
 
     from portal.web import auth, common, errors, filters
 

@@ -84,11 +84,18 @@ def users_create(
     """Create a customer or staff account. On a fresh install: the first admin,
     `portal users create --kind staff --role admin --email … --name …`; then log in at
     /staff/login and go on in Administration (/staff/admin)."""
+    from flask_babel import force_locale
     from sqlalchemy import func, select
 
     from portal.db import db
     from portal.models import Account, Department, Organisation
-    from portal.services.accounts import MIN_PASSWORD_LENGTH, AccountError, create_account
+    from portal.presentation.password_text import problem_messages
+    from portal.services.accounts import (
+        AccountError,
+        PasswordRefused,
+        check_new_password,
+        create_account,
+    )
 
     session = db.session
     org_id = dept_id = None
@@ -116,8 +123,12 @@ def users_create(
         if dept is None:
             raise click.UsageError(f"no department with code {department_code}")
         dept_id = dept.id
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    try:
+        check_new_password(password, name=name, email=email)
+    except PasswordRefused as exc:
+        with force_locale("en"):
+            reasons = " ".join(problem_messages(exc.problems))
+        raise click.UsageError(f"the password is refused: {reasons}") from exc
     if session.scalar(select(Account.id).where(func.lower(Account.email) == email.strip().lower())):
         raise click.UsageError(f"an account with the e-mail {email.strip().lower()} exists already")
     try:

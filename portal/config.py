@@ -51,7 +51,7 @@ def load_settings(instance_path: str) -> dict:
             os.environ.get("PASSWORD_RESET_MAX_AGE_MINUTES", "60")
         ),
         # "forgot password" requests per address and per IP in a window (dropped beyond)
-        "PASSWORD_RESET_THROTTLE": {"per_identity": 3, "per_ip": 20, "window_seconds": 3600},
+        "PASSWORD_RESET_LIMITS": {"per_address": 3, "per_ip": 20, "window_seconds": 3600},
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "servicedesk@localhost"),
@@ -99,12 +99,35 @@ def load_settings(instance_path: str) -> dict:
         "MAILBOX_KEY": os.environ.get("MAILBOX_KEY") or None,
         # the dispatcher board re-reads itself this often (seconds)
         "BOARD_REFRESH_SECONDS": int(os.environ.get("BOARD_REFRESH_SECONDS", "15")),
+        # a login session ends this long after login whatever happens, and this long after its
+        # last use: staff sooner than customers (portal/services/session_seen.py)
+        "LOGIN_SESSION_MAX_AGE": int(float(os.environ.get("SESSION_MAX_AGE_HOURS", "336")) * 3600),
+        "SESSION_IDLE_STAFF_HOURS": float(os.environ.get("SESSION_IDLE_STAFF_HOURS", "8")),
+        "SESSION_IDLE_CUSTOMER_HOURS": float(os.environ.get("SESSION_IDLE_CUSTOMER_HOURS", "24")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         # Argon2id; the tests pass cheaper parameters.
         "PASSWORD_HASH": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
-        "LOGIN_THROTTLE": {"per_identity": 5, "per_ip": 30, "window_seconds": 900},
+        # failed logins per account (whichever identifier was typed) and per IP address in a
+        # window; beyond either, logins are refused until the window ends (portal/limits.py)
+        "LOGIN_LIMITS": {
+            "per_account": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5")),
+            "per_ip": int(os.environ.get("LOGIN_FAILURES_PER_IP", "30")),
+            "window_seconds": int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900")),
+        },
+        # the routes' own limits (Flask-Limiter's notation): new requests per person, queue
+        # searches per person, "forgot password" posts per address, strength-meter posts per
+        # address
+        "RATE_LIMITS": {
+            "submission": os.environ.get("RATE_LIMIT_SUBMISSION", "30 per hour"),
+            "search": os.environ.get("RATE_LIMIT_SEARCH", "120 per minute"),
+            "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET", "20 per hour"),
+            "strength": os.environ.get("RATE_LIMIT_STRENGTH", "120 per minute"),
+        },
+        # how many proxies in front of the portal set X-Forwarded-For (and -Proto); 0: none, the
+        # header is ignored and the client's address is the connection's
+        "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", "0")),
         "PAGE_SIZE": 50,
         "COUNT_CAP": 10_000,
         # queue view counts shared by all staff are cached this long (the key follows changes)

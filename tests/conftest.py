@@ -21,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from portal import create_app
 from portal.db import make_engine
 from portal.migrate import upgrade
+from tests.factories import PASSWORD
 
 CHEAP_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
@@ -154,7 +155,7 @@ class PortalClient:
             headers["X-CSRFToken"] = self._token()
         return _own_context(self.http.post, url, data=data, headers=headers, **kwargs)
 
-    def login(self, account, password="password123!", side=None):
+    def login(self, account, password=PASSWORD, side=None):
         side = side or account.kind
         url = "/staff/login" if side == "staff" else "/login"
         resp = self.post(url, data={"identifier": account.email, "password": password})

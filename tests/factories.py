@@ -11,7 +11,8 @@ from portal.services import requests as sr_service
 from portal.services.accounts import create_account
 from portal.services.audit import Actor
 
-PASSWORD = "password123!"
+# accepted by the password policy (portal/domain/password_policy.py) for every factory name
+PASSWORD = "Tide-Orchard-Lamp-58"
 _seq = itertools.count(1)
 
 

@@ -31,6 +31,9 @@ PASSWORD_LINK_ENDPOINTS = {
     for name in ("password_forgot", "password_set", "password_reset")
 }
 PUBLIC_SIDE_ENDPOINTS |= PASSWORD_LINK_ENDPOINTS
+# the strength meter beside a new-password field, on a link's page as on the account page: it
+# judges the typed password and writes nothing (tests/test_password_policy.py)
+PUBLIC_SIDE_ENDPOINTS |= {"customer.password_strength", "staff.password_strength"}
 PUBLIC_BLUEPRINTS = {"common"}
 STATIC_FILE = "js/portal.js"
 

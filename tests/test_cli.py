@@ -68,7 +68,7 @@ def test_demo_seeds_every_status_once_and_prints_the_logins(cli_db, redis_url):
     out = first.output
     assert "http://127.0.0.1:5000/" in out
     assert "http://127.0.0.1:5000/login" in out and "http://127.0.0.1:5000/staff/login" in out
-    assert "demo1234" in out
+    assert "Lantern-Harbour-2026" in out
     for email in (
         "li.ming@acme.example.com",
         "chen.jianguo@acme.example.com",
@@ -128,7 +128,7 @@ def test_demo_seeds_every_status_once_and_prints_the_logins(cli_db, redis_url):
     second = runner.invoke(main, ["demo", "--no-serve"])
     assert second.exit_code == 0, second.output
     assert "already seeded" in second.output
-    assert "demo1234" in second.output
+    assert "Lantern-Harbour-2026" in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == n_requests
         assert db.session.scalar(select(func.count()).select_from(Account)) == n_accounts
@@ -136,17 +136,17 @@ def test_demo_seeds_every_status_once_and_prints_the_logins(cli_db, redis_url):
     # the printed logins work, each on its own side
     customer = PortalClient(app)
     resp = customer.post(
-        "/login", data={"identifier": "li.ming@acme.example.com", "password": "demo1234"}
+        "/login", data={"identifier": "li.ming@acme.example.com", "password": "Lantern-Harbour-2026"}
     )
     assert resp.status_code == 302
     staff = PortalClient(app)
     resp = staff.post(
-        "/staff/login", data={"identifier": "dispatcher@desk.example.com", "password": "demo1234"}
+        "/staff/login", data={"identifier": "dispatcher@desk.example.com", "password": "Lantern-Harbour-2026"}
     )
     assert resp.status_code == 302
     wrong_side = PortalClient(app)
     resp = wrong_side.post(
-        "/login", data={"identifier": "dispatcher@desk.example.com", "password": "demo1234"}
+        "/login", data={"identifier": "dispatcher@desk.example.com", "password": "Lantern-Harbour-2026"}
     )
     assert resp.status_code == 401
 
@@ -290,14 +290,14 @@ def test_the_first_admin_on_an_empty_database_reaches_the_administration(cli_db,
         "--name",
         "Admin",
         "--password",
-        "first-admin-password",
+        "first-desk-password",
     )
     assert result.exit_code == 0, result.output
     assert "created staff account admin@desk.example.com" in result.output
     client = PortalClient(app)
     login = client.post(
         "/staff/login",
-        data={"identifier": "admin@desk.example.com", "password": "first-admin-password"},
+        data={"identifier": "admin@desk.example.com", "password": "first-desk-password"},
     )
     assert login.status_code == 302
     assert client.get("/staff/admin/").status_code == 200
@@ -326,7 +326,24 @@ def test_users_create_refuses_a_short_password_and_a_taken_address(cli_db):
     short = _create(
         "--kind", "staff", "--email", "a@desk.example.com", "--name", "A", "--password", "short"
     )
-    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
+
+
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("password1234", "one of the most common passwords"),
+        ("aaaaaaaaaaaaaaaa", "easy to guess"),
+        ("Zhou-Lan-desk-77", "must not contain your name"),
+        ("lanzhou.admin-9!", "must not contain your e-mail address"),
+    ],
+)
+def test_users_create_applies_the_password_policy(cli_db, password, reason):
+    upgrade(cli_db)
+    args = ["--kind", "staff", "--email", "lanzhou.admin@desk.example.com", "--name", "Zhou Lan"]
+    refused = _create(*args, "--password", password)
+    assert refused.exit_code == 2 and reason in refused.output
+    assert _create(*args, "--password", "Copper-Kite-Field-2026").exit_code == 0
     ok = _create(
         "--kind",
         "staff",

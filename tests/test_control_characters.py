@@ -453,6 +453,9 @@ NOT_ON_THE_DEMO_PAGES = {
     "staff.password_forgot",
     "staff.password_set",
     "staff.password_reset",
+    # the strength meter is an htmx post of one field, not a form: test_password_policy.py
+    "customer.password_strength",
+    "staff.password_strength",
     "staff.admin.sla_policy_reactivate",  # no inactive policy in the demo
     # the walk opens one policy page, the built-in one's, which has no name or status form:
     # tests/staff/test_admin_sla_policies.py sends them a NUL

@@ -32,6 +32,7 @@ from portal.services import requests as sr_service
 from portal.services.accounts import create_account
 from portal.services.audit import Actor
 from portal.services.numbers import next_number
+from tests.factories import PASSWORD
 
 SHANGHAI = "Asia/Shanghai"
 
@@ -145,7 +146,7 @@ class Committed:
                 kind="customer",
                 email=f"numbers-{tag}@example.com",
                 name="并发测试",
-                password="password123!",
+                password=PASSWORD,
                 phone="13800000000",
                 organisation_id=org.id,
             )

@@ -320,7 +320,7 @@ def test_reset_requests_are_throttled_per_address(
     _deliver(db_session, redis_url)
     smtp_server.wait_for(timeout=10)
     sent = [m for m in smtp_server.messages if m["To"] == contact.email]
-    assert len(sent) == 3  # PASSWORD_RESET_THROTTLE per_identity; the rest dropped silently
+    assert len(sent) == 3  # PASSWORD_RESET_LIMITS per_address; the rest dropped silently
 
 
 def test_the_login_pages_link_to_forgot_password(client):

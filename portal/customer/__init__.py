@@ -12,6 +12,7 @@ PUBLIC_ENDPOINTS = {
     "customer.password_forgot",
     "customer.password_set",
     "customer.password_reset",
+    "customer.password_strength",
 }
 bp.before_request(guard_side("customer", PUBLIC_ENDPOINTS))
 

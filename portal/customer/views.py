@@ -19,6 +19,7 @@ from flask_login import current_user
 from portal.customer import bp
 from portal.customer.forms import NewRequestForm
 from portal.db import db
+from portal.limits import limiter, person_or_address, rate
 from portal.models import utcnow
 from portal.presentation import presenters
 from portal.presentation.formatting import format_size
@@ -96,6 +97,7 @@ def index():
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
+@limiter.limit(rate("submission"), key_func=person_or_address, methods=["POST"])
 def new_request():
     viewer = current_user.account
     form = NewRequestForm(
@@ -130,6 +132,7 @@ def request_detail(number: str):
         page=page,
         sr=page.header.sr,
         contact=page.header.contact,
+        files_open=downloads.may_open(page.header.access, ""),
         now=now,
         **panels.context("customer", db.session, page.header.request, viewer, now),
     )

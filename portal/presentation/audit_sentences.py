@@ -89,6 +89,9 @@ ACTIONS = {
     "account.logged_out": _l("%(actor)s signed out"),
     "account.logged_out_everywhere": _l("%(actor)s ended every session of %(object)s"),
     "account.password_changed": _l("%(actor)s changed the password of %(object)s"),
+    "account.session_renewed": _l("%(actor)s went on under a new session"),
+    "account.session_ended": _l("%(actor)s ended a session of %(object)s"),
+    "account.locked": _l("%(object)s was locked after repeated failed logins (%(actor)s)"),
     "account.password_set_by_link": _l(
         "%(actor)s set the password of %(object)s through an e-mailed link"
     ),
@@ -217,6 +220,9 @@ ADMIN_ACTIONS = {
         "updated",
         "password_changed",
         "password_set_by_link",
+        "session_renewed",
+        "session_ended",
+        "locked",
     ),
 }
 
@@ -246,6 +252,7 @@ FIELDS = {
     "email": _l("e-mail"),
     "phone": _l("phone"),
     "roles": _l("roles"),
+    "program_types": _l("program types allowed as attachments"),
     "department": _l("department"),
     "level": _l("level"),
     "staff_level": _l("level"),
@@ -602,6 +609,9 @@ ACTION_VERB_LABELS = {
     "logged_out_everywhere": _l("every session ended"),
     "password_changed": _l("password changed"),
     "password_set_by_link": _l("password set through a link"),
+    "session_renewed": _l("new session"),
+    "session_ended": _l("session ended"),
+    "locked": _l("locked after failed logins"),
 }
 
 ALL_OF = _l("every %(type)s event")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Attachment, HandlingStep, Message, ServiceRequest
 from portal.presentation.formatting import format_size
-from portal.services import audit
+from portal.services import audit, desk_settings
 
 CHUNK = 64 * 1024
 MAX_FILES = 10
@@ -73,6 +73,44 @@ CLAIMS: dict[str, frozenset[str]] = {
     "csv": frozenset({TEXT}),
 }
 TEXT_CLAIMS = frozenset({"txt", "log", "csv"})
+
+# programs and scripts (docs/product.md §10, Uploads): refused by name and by content, unless
+# an admin allows the type (desk setting ``allowed_program_types``, portal/services/desk_settings.py)
+PROGRAM_TYPES = ("exe", "msi", "bat", "ps1", "vbs", "hta", "js", "jar", "sh", "elf", "macho")
+PROGRAM_EXTENSIONS = {
+    "exe": "exe",
+    "dll": "exe",
+    "scr": "exe",
+    "com": "exe",
+    "cpl": "exe",
+    "msi": "msi",
+    "msp": "msi",
+    "bat": "bat",
+    "cmd": "bat",
+    "ps1": "ps1",
+    "psm1": "ps1",
+    "vbs": "vbs",
+    "vbe": "vbs",
+    "wsf": "vbs",
+    "hta": "hta",
+    "js": "js",
+    "jse": "js",
+    "mjs": "js",
+    "jar": "jar",
+    "sh": "sh",
+}
+_PROGRAM_MAGIC = (
+    (b"MZ", "exe"),  # Windows PE (and DOS) programs and libraries
+    (b"\x7fELF", "elf"),
+    (b"\xca\xfe\xba\xbe", "macho"),  # fat Mach-O (a Java class file starts the same)
+    (b"\xfe\xed\xfa\xce", "macho"),
+    (b"\xfe\xed\xfa\xcf", "macho"),
+    (b"\xce\xfa\xed\xfe", "macho"),
+    (b"\xcf\xfa\xed\xfe", "macho"),
+    (b"#!", "sh"),
+)
+# an archive is looked into this far (names only): a bigger listing is refused as it is
+ZIP_NAMES_CHECKED = 10_000
 
 
 class AttachmentRefused(ValueError, metaclass=ABCMeta):
@@ -140,6 +178,30 @@ class AttachmentStorageFull(AttachmentRefused):
         )
 
 
+class AttachmentProgram(AttachmentRefused):
+    """A program or a script (by its name, its content, or a name inside an archive)."""
+
+    def __init__(self, filename: str, program_type: str, inner: str | None = None) -> None:
+        super().__init__(filename, f"{filename!r} is a program ({program_type})")
+        self.program_type = program_type
+        self.inner = inner
+
+    @property
+    def message(self) -> str:
+        if self.inner:
+            return _l(
+                "%(name)s was refused: the archive contains a program or script (%(inner)s). "
+                "Programs and scripts are not accepted as attachments.",
+                name=self.filename,
+                inner=self.inner,
+            )
+        return _l(
+            "%(name)s was refused: programs and scripts are not accepted as attachments. "
+            "Describe what you need in the request, or send a screenshot or a log instead.",
+            name=self.filename,
+        )
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file as received: its name as the client gave it and a readable binary stream."""
@@ -203,6 +265,56 @@ def check_claim(name: str, head: bytes, content_type: str) -> None:
     raise AttachmentDisguised(name, ext, content_type)
 
 
+def _extension(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot and stem else ""
+
+
+def program_type(name: str, head: bytes, content_type: str = OCTET_STREAM) -> str | None:
+    """Which kind of program a file is, by its name or by its first bytes; None for data. A
+    text file that happens to begin with "MZ" is text; a "#!" script is text too."""
+    by_name = PROGRAM_EXTENSIONS.get(_extension(name))
+    if by_name:
+        return by_name
+    for magic, kind in _PROGRAM_MAGIC:
+        if head.startswith(magic) and (kind == "sh" or content_type != TEXT):
+            return kind
+    return None
+
+
+def _program_in_archive(path: Path) -> tuple[str, str] | None:
+    """The first program named inside a ZIP archive (an Office file too), as (type, name)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if len(infos) > ZIP_NAMES_CHECKED:
+        return ("exe", f"{len(infos)} files")
+    names = [i.filename for i in infos]
+    if "META-INF/MANIFEST.MF" in names and any(n.endswith(".class") for n in names):
+        return ("jar", "META-INF/MANIFEST.MF")
+    for name in names:
+        kind = PROGRAM_EXTENSIONS.get(_extension(name.rsplit("/", 1)[-1]))
+        if kind:
+            return (kind, clean_filename(name))
+    return None
+
+
+def check_program(
+    name: str, head: bytes, content_type: str, path: Path, allowed: frozenset[str]
+) -> None:
+    """Refuse a program or a script, by name and by content, and an archive that holds one,
+    unless its type is one the desk allows."""
+    kind = program_type(name, head, content_type)
+    if kind and kind not in allowed:
+        raise AttachmentProgram(name, kind)
+    if content_type in ZIP_FAMILY:
+        inner = _program_in_archive(path)
+        if inner and inner[0] not in allowed:
+            raise AttachmentProgram(name, inner[0], inner[1])
+
+
 def _zip_type(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
@@ -231,6 +343,7 @@ def save(
     internal: bool = False,
 ) -> Attachment:
     """Store one file and record it. Raises AttachmentTooLarge (nothing kept) over the limit,
+    AttachmentProgram (nothing kept) for a program or script the desk does not allow,
     AttachmentDisguised (nothing kept) when the content is not the type its name claims.
 
     The file is written first, then the row is flushed: if the caller's transaction is later
@@ -269,6 +382,7 @@ def save(
             except UnicodeDecodeError:
                 is_text = False
         content_type = sniff(head, is_text and size > 0, path)
+        check_program(name, head, content_type, path, desk_settings.allowed_program_types(session))
         check_claim(name, head, content_type)
     except OSError as exc:
         path.unlink(missing_ok=True)

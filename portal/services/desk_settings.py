@@ -20,6 +20,11 @@ ASSIGNABLE_ROLES = "assignable_roles"
 DEFAULT_ASSIGNABLE_ROLES: tuple[str, ...] = (Role.ENGINEER.value,)
 
 
+# the program and script types an admin allows as attachments (none by default; the types are
+# portal/services/attachments.py PROGRAM_TYPES)
+ALLOWED_PROGRAM_TYPES = "allowed_program_types"
+
+
 class SettingError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -67,5 +72,43 @@ def set_assignable_roles(
         ASSIGNABLE_ROLES,
         before={"roles": list(before)},
         after={"roles": list(wanted)},
+    )
+    return True
+
+
+def allowed_program_types(session: Session) -> frozenset[str]:
+    """The program types the desk accepts as attachments (none unless an admin allowed some).
+    One query (none when the session has the row already)."""
+    row = session.get(DeskSetting, ALLOWED_PROGRAM_TYPES)
+    stored = row.value if row is not None and isinstance(row.value, list) else []
+    return frozenset(t for t in stored if isinstance(t, str))
+
+
+def set_allowed_program_types(
+    session: Session, actor: audit.Actor, now: datetime, types, known: tuple[str, ...]
+) -> bool:
+    """Save which program types may be attached; audited as ``desk_setting.updated``. Returns
+    whether anything changed."""
+    wanted = [t for t in known if t in set(types or ())]
+    before = [t for t in known if t in allowed_program_types(session)]
+    if wanted == before:
+        return False
+    row = session.get(DeskSetting, ALLOWED_PROGRAM_TYPES)
+    if row is None:
+        row = DeskSetting(key=ALLOWED_PROGRAM_TYPES)
+        session.add(row)
+    row.value = wanted
+    row.updated_at = now
+    row.updated_by_id = actor.account_id
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        now,
+        "desk_setting.updated",
+        "desk_setting",
+        ALLOWED_PROGRAM_TYPES,
+        before={"program_types": before},
+        after={"program_types": wanted},
     )
     return True

@@ -16,15 +16,17 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from limits import RateLimitItemPerSecond
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import security
+from portal.domain import password_policy
 from portal.domain.masking import mask_email
 from portal.domain.vocabulary import AccountKind
 from portal.models import Account
 from portal.services import audit, outbox
-from portal.services.accounts import MIN_PASSWORD_LENGTH, AccountError, revoke_all_sessions
+from portal.services.accounts import check_new_password, password_strength, revoke_all_sessions
 from portal.services.audit import Actor
 from portal.services.mail import recipient_locale, render_mail
 
@@ -193,13 +195,26 @@ def invite(session: Session, account: Account, *, actor: Actor, now: datetime) -
     )
 
 
-def reset_throttle() -> security.LoginThrottle:
-    from portal.queue import redis_conn
+def _reset_allowed(address: str, kind: str, ip: str) -> bool:
+    """Count this request against the address and the IP in the rate-limit storage
+    (portal/limits.py); False beyond either limit. Without the storage: allowed (logged)."""
+    from portal.limits import storage
 
-    limits = current_app.config.get(
-        "PASSWORD_RESET_THROTTLE", {"per_identity": 3, "per_ip": 20, "window_seconds": 3600}
+    config = current_app.config.get(
+        "PASSWORD_RESET_LIMITS", {"per_address": 3, "per_ip": 20, "window_seconds": 3600}
     )
-    return security.LoginThrottle(redis_conn(), **limits)
+    window = config["window_seconds"]
+    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    items = [
+        (RateLimitItemPerSecond(config["per_address"], window), ("reset", kind, digest)),
+        (RateLimitItemPerSecond(config["per_ip"], window), ("reset-ip", kind, ip)),
+    ]
+    try:
+        counts = [storage().incr(item.key_for(*ids), item.get_expiry()) for item, ids in items]
+    except Exception as exc:  # the storage's own errors (Redis down)
+        log.warning("password reset limits unavailable: %s", type(exc).__name__)
+        return True
+    return all(count <= item.amount for count, (item, _ids) in zip(counts, items, strict=True))
 
 
 def reset_requested(session: Session, email: str, kind: str, *, now: datetime, ip: str) -> None:
@@ -209,12 +224,9 @@ def reset_requested(session: Session, email: str, kind: str, *, now: datetime, i
     address = (email or "").strip().lower()
     if not address or "@" not in address or len(address) > 254:
         return
-    throttle = reset_throttle()
-    side = f"reset-{kind}"
-    if throttle.retry_after(side, address, ip or "-"):
+    if not _reset_allowed(address, kind, ip or "-"):
         log.info("password reset for %s dropped: too many requests", mask_email(address))
         return
-    throttle.failed(side, address, ip or "-")
     account = session.scalars(
         select(Account).where(
             func.lower(Account.email) == address,
@@ -239,11 +251,10 @@ def redeem(
     ip: str | None,
     kind: str | None = None,
 ) -> Account:
-    """Set the password through a link: LinkExpired / LinkInvalid, or AccountError for a
+    """Set the password through a link: LinkExpired / LinkInvalid, or PasswordRefused for a
     password the rules refuse. Clears the invitation and ends ALL the account's sessions."""
     account = check(session, token, purpose, now=now, kind=kind)
-    if len(new_password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("too-short")
+    check_new_password(new_password, name=account.name, email=account.email)
     account.password_hash = security.hash_password(new_password)
     account.password_changed_at = now
     account.invited_at = None
@@ -259,3 +270,20 @@ def redeem(
         after={"link": purpose, "sessions_ended": ended},
     )
     return account
+
+
+def link_password_strength(
+    session: Session, token: str, purpose: str, password: str, *, now: datetime, kind: str
+) -> password_policy.Strength:
+    """The strength meter on a password link's page: judged against the name and address of
+    the link's account when the link is good, against the common passwords alone when not (the
+    answer never tells more than the page itself does). Reads only."""
+    try:
+        account = check(session, token, purpose, now=now, kind=kind)
+    except LinkError:
+        account = None
+    return password_strength(
+        password,
+        name=account.name if account else None,
+        email=account.email if account else None,
+    )

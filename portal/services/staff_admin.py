@@ -243,7 +243,7 @@ def invite(
 def update(
     session: Session, actor: audit.Actor, now: datetime, account: Account, data: StaffChanges
 ) -> bool:
-    """Change roles (``staff.roles_changed``) and name, department, level, language
+    """Change roles (``staff.roles_changed``, which ends the person's sessions) and name, department, level, language
     (``staff.updated``), each audited with only what changed. Returns whether anything did."""
     name = _name(data.name)
     roles = _roles(data.roles)
@@ -277,6 +277,9 @@ def update(
         keep = {r.role: r for r in account.roles}
         account.roles = [keep.get(r) or AccountRole(role=r) for r in roles]
         session.flush()
+        # what a session may do was decided with the old roles: every one of them ends, and
+        # the person logs in again under the new ones (docs/product.md §10)
+        accounts.revoke_all_sessions(session, account.id, now)
         audit.record(
             session,
             actor,

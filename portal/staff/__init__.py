@@ -12,6 +12,7 @@ PUBLIC_ENDPOINTS = {
     "staff.password_forgot",
     "staff.password_set",
     "staff.password_reset",
+    "staff.password_strength",
 }
 bp.before_request(guard_side("staff", PUBLIC_ENDPOINTS))
 

@@ -34,3 +34,8 @@ def account_notification_settings():
 @bp.post("/account/notifications", endpoint="notification_settings_save")
 def account_notification_settings_save():
     return notification_settings.save_settings("staff", "staff.notification_settings")
+
+
+@bp.post("/account/sessions/end")
+def account_session_end():
+    return account.end_session(TEMPLATE, "staff", "staff.account", "staff.login")

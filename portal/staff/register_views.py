@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from portal.db import db
 from portal.domain.vocabulary import Channel, Role
+from portal.limits import limiter, person_or_address, rate
 from portal.models import Account
 from portal.presentation import presenters
 from portal.presentation.formatting import format_size
@@ -50,6 +51,7 @@ def _classify_form() -> RegisterClassifyForm | None:
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
+@limiter.limit(rate("submission"), key_func=person_or_address, methods=["POST"])
 def register():
     if not may_register(current_user.account):
         abort(403)

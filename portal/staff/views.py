@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.db import db
+from portal.limits import limiter, person_or_address, rate
 from portal.models import utcnow
 from portal.presentation import presenters
 from portal.presentation.presenters import request_contact
@@ -102,6 +103,9 @@ def _vary(response):
 
 
 @bp.get("/queue")
+@limiter.limit(
+    rate("search"), key_func=person_or_address, exempt_when=lambda: not request.args.get("q")
+)
 def queue():
     form = QueueFilterForm(formdata=request.args)
     filters = form.to_filters()
@@ -173,6 +177,7 @@ def request_detail(number: str):
         d=page,
         sr=page.header.sr,
         contact=page.header.contact,
+        files_open=downloads.may_open(page.header.access, ""),
         due=page.due,
         **panels.context("staff", db.session, page.header.request, viewer, now),
     )
@@ -186,6 +191,7 @@ def download(number: str, attachment_id: int):
         number,
         attachment_id,
         current_app.config["UPLOAD_FOLDER"],
+        utcnow(),
     )
     if found is None:
         abort(404)

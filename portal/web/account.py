@@ -11,14 +11,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.db import db
 from portal.models import utcnow
+from portal.presentation.password_text import problem_messages
 from portal.services import accounts
-from portal.web.auth import actor, end_browser_session, session_max_age
-from portal.web.forms import PortalForm
+from portal.web.auth import actor, end_browser_session, renew_login, session_rules
+from portal.web.forms import TOO_LONG, PortalForm
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -49,11 +50,8 @@ class PasswordForm(PortalForm):
         _l("New password"),
         validators=[
             DataRequired(message=_l("Please enter a new password.")),
-            Length(
-                min=accounts.MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l("Use between %(min)d and %(max)d characters."),
-            ),
+            # the rest of the policy (portal/domain/password_policy.py) by the service
+            Length(max=200, message=TOO_LONG),
         ],
     )
     repeat_password = PasswordField(
@@ -69,9 +67,14 @@ class LogoutEverywhereForm(PortalForm):
     """Only the CSRF token."""
 
 
+class EndSessionForm(PortalForm):
+    """ "End" on one row of the sessions list: which session (its id, sent in the body)."""
+
+    session_id = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])
+
+
 PASSWORD_ERRORS = {
     "current-password": ("current_password", _l("The current password is not correct.")),
-    "too-short": ("new_password", _l("Use at least %(min)d characters.")),
     "same-as-current": ("new_password", _l("Choose a password different from the current one.")),
     "name-required": ("name", _l("Please enter your name.")),
 }
@@ -94,23 +97,27 @@ def _page(template: str, side: str, profile=None, password=None, status: int = 2
         data={"name": account.name, "locale": _current_language()},
     )
     password = password or PasswordForm(prefix="password", formdata=None)
-    sessions = accounts.active_sessions(db.session, account.id, utcnow(), session_max_age())
+    sessions = accounts.active_sessions(db.session, account.id, utcnow(), session_rules())
     return render_template(
         template,
         side=side,
         profile_form=profile,
         password_form=password,
         logout_form=LogoutEverywhereForm(prefix="everywhere"),
+        end_form=EndSessionForm(prefix="end", formdata=None),
         sessions=sessions,
         current_session_id=current_user.session_id,
         min_password_length=accounts.MIN_PASSWORD_LENGTH,
     ), status
 
 
-def _add_error(form: FlaskForm, code: str) -> None:
-    field_name, message = PASSWORD_ERRORS[code]
+def _add_error(form: FlaskForm, exc: accounts.AccountError) -> None:
+    if isinstance(exc, accounts.PasswordRefused):
+        form.new_password.errors = [*form.new_password.errors, *problem_messages(exc.problems)]
+        return
+    field_name, message = PASSWORD_ERRORS[str(exc)]
     field = getattr(form, field_name)
-    field.errors = [*field.errors, str(message) % {"min": accounts.MIN_PASSWORD_LENGTH}]
+    field.errors = [*field.errors, str(message)]
 
 
 def account_page(template: str, side: str):
@@ -132,7 +139,7 @@ def update_profile(template: str, side: str, account_endpoint: str):
         )
     except accounts.AccountError as exc:
         db.session.rollback()
-        _add_error(form, str(exc))
+        _add_error(form, exc)
         return _page(template, side, profile=form, status=422)
     db.session.commit()
     session["locale"] = form.locale.data
@@ -151,13 +158,15 @@ def change_password(template: str, side: str, account_endpoint: str):
             form.current_password.data,
             form.new_password.data,
             utcnow(),
-            keep_session=current_user.token,
+            current_session=current_user.token,
             actor=actor(),
         )
     except accounts.AccountError as exc:
         db.session.rollback()
-        _add_error(form, str(exc))
+        _add_error(form, exc)
         return _page(template, side, password=form, status=422)
+    # this browser goes on with a new session; the old token is refused from now on
+    renew_login(current_user.account, "password_changed")
     db.session.commit()
     if ended:
         message = ngettext(
@@ -180,3 +189,23 @@ def log_out_everywhere(template: str, side: str, login_endpoint: str):
     end_browser_session()
     flash(_("You have been logged out on every device."), "info")
     return redirect(url_for(login_endpoint))
+
+
+def end_session(template: str, side: str, account_endpoint: str, login_endpoint: str):
+    form = EndSessionForm(prefix="end")
+    if not form.validate_on_submit():
+        return _page(template, side, status=400)
+    this_one = form.session_id.data == current_user.session_id
+    if not accounts.end_session(
+        db.session, actor(), current_user.account, form.session_id.data, utcnow()
+    ):
+        db.session.rollback()
+        flash(_("That session has ended already."), "info")
+        return redirect(url_for(account_endpoint))
+    db.session.commit()
+    if this_one:
+        end_browser_session()
+        flash(_("You have been logged out."), "info")
+        return redirect(url_for(login_endpoint))
+    flash(_("The session has been ended."), "success")
+    return redirect(url_for(account_endpoint))

@@ -52,12 +52,24 @@ def session_max_age() -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
 
 
+def session_rules() -> accounts.SessionRules:
+    """The absolute age and the idle timeouts of the settings (README: Settings)."""
+    config = current_app.config
+    return accounts.SessionRules(
+        max_age=session_max_age(),
+        idle={
+            "staff": timedelta(hours=float(config.get("SESSION_IDLE_STAFF_HOURS", 8))),
+            "customer": timedelta(hours=float(config.get("SESSION_IDLE_CUSTOMER_HOURS", 24))),
+        },
+    )
+
+
 def init_app(app: Flask) -> None:
     login_manager.session_protection = None  # the server-side session is the protection
 
     @login_manager.user_loader
     def _load(token: str):
-        account = accounts.load_session_account(db.session, token, utcnow(), session_max_age())
+        account = accounts.load_session_account(db.session, token, utcnow(), session_rules())
         return PortalUser(account, token) if account is not None else None
 
     @login_manager.unauthorized_handler
@@ -94,6 +106,21 @@ def log_in(account: Account) -> None:
         db.session, account, now, request.remote_addr, request.headers.get("User-Agent")
     )
     db.session.commit()
+    login_user(PortalUser(account, token))
+
+
+def renew_login(account: Account, reason: str) -> None:
+    """Give this browser a new session in place of the one the caller just ended (a password
+    change): a new token in the cookie, the old cookie and any copy of it refused. The caller
+    commits."""
+    _login, token = accounts.open_session(
+        db.session,
+        account,
+        utcnow(),
+        request.remote_addr,
+        request.headers.get("User-Agent"),
+        renewed_for=reason,
+    )
     login_user(PortalUser(account, token))
 
 

@@ -3,14 +3,20 @@ never sniffed, framed or cached; a redacted copy is generated on the fly."""
 
 from __future__ import annotations
 
-from flask import Response, send_file
+from flask import Response, g, render_template, send_file
 
 from portal.services import privacy
 from portal.services.downloads import Download
 
 
-def send(download: Download) -> Response:
+def send(download: Download):
     attachment = download.attachment
+    if download.withheld:
+        # the name and size, and why the file is not sent (docs/product.md §10, Uploads)
+        page = render_template(
+            "errors/file_withheld.html", code=403, attachment=attachment, ref=g.get("request_id")
+        )
+        return page, 403, {"Cache-Control": "private, no-store"}
     if download.redacted:
         # text/plain: Werkzeug adds "; charset=utf-8" itself
         response = Response(

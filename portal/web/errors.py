@@ -37,6 +37,17 @@ def init_app(app: Flask) -> None:
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, lambda e, c=code: _page(c))
 
+    @app.errorhandler(429)
+    def _too_many(e):
+        # Flask-Limiter's refusal (portal/limits.py): the page says how long to wait
+        limit = getattr(e, "limit", None)
+        seconds = int(limit.limit.get_expiry()) if limit is not None else 60
+        minutes = max(1, -(-seconds // 60))
+        page = render_template(
+            "errors/429.html", code=429, ref=g.get("request_id"), minutes=minutes
+        )
+        return page, 429, {"Retry-After": str(seconds)}
+
     @app.errorhandler(CSRFError)
     def _csrf(_e):
         return render_template("errors/400.html", code=400, ref=g.get("request_id"), csrf=True), 400

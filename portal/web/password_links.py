@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from portal.db import db
 from portal.models import utcnow
+from portal.presentation.password_text import problem_messages
 from portal.services import accounts, invitations
 from portal.web.auth import end_browser_session
 from portal.web.forms import TOO_LONG, PortalForm
@@ -40,11 +41,8 @@ class SetPasswordForm(PortalForm):
         _l("New password"),
         validators=[
             DataRequired(message=_l("Please enter a new password.")),
-            Length(
-                min=accounts.MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l("Use between %(min)d and %(max)d characters."),
-            ),
+            # the rest of the policy (portal/domain/password_policy.py) by the service
+            Length(max=200, message=TOO_LONG),
         ],
     )
     repeat_password = PasswordField(
@@ -94,6 +92,8 @@ def set_password(side: str, verb: str, token: str):
         "side": side,
         "form": form,
         "invitation": purpose == invitations.INVITATION,
+        "token": token,
+        "verb": verb,
         "min_password_length": accounts.MIN_PASSWORD_LENGTH,
     }
     if request.method == "GET":
@@ -113,12 +113,9 @@ def set_password(side: str, verb: str, token: str):
     except invitations.LinkError as exc:
         db.session.rollback()
         return _link_error(side, exc)
-    except accounts.AccountError:
+    except accounts.PasswordRefused as exc:
         db.session.rollback()
-        form.new_password.errors = [
-            *form.new_password.errors,
-            _("Use at least %(min)d characters.", min=accounts.MIN_PASSWORD_LENGTH),
-        ]
+        form.new_password.errors = [*form.new_password.errors, *problem_messages(exc.problems)]
         return _no_store(render_template("password/set.html", **context), 422)
     db.session.commit()
     if current_user.is_authenticated:

@@ -215,7 +215,7 @@ class Visit:
         self.check(label or path)
         return self.page
 
-    def login(self, email: str, *, staff: bool = False, password: str = "demo1234") -> None:
+    def login(self, email: str, *, staff: bool = False, password: str = "Lantern-Harbour-2026") -> None:
         self.page.goto(self.url("/staff/login" if staff else "/login"))
         self.check("staff login" if staff else "customer login")
         form = self.page.locator("form.login-card")

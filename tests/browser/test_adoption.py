@@ -26,9 +26,9 @@ from playwright.sync_api import expect
 from tests.mail_server import body_text
 
 ADMIN_EMAIL = "zhao.jing@adopt.example.com"
-ADMIN_PASSWORD = "Adopt-admin-2026"
+ADMIN_PASSWORD = "Adopt-Kettle-2026"
 ENGINEER_EMAIL = "zhang.qiang@adopt.example.com"
-ENGINEER_PASSWORD = "Zhang-Qiang-2026"
+ENGINEER_PASSWORD = "Copper-Kite-Field-2026"
 CONTACTS = [
     ("HDZZ", "李明", "li.ming@hdzz.example.com", "13812345678", "zh_CN", "no"),
     ("HDZZ", "王芳", "wang.fang@hdzz.example.com", "13987654321", "zh_CN", "yes"),
@@ -85,7 +85,7 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
     )  # fmt: skip
     empty_desk.portal(
         "users", "create", "--kind", "staff", "--email", "wang.tao@adopt.example.com",
-        "--name", "王涛", "--role", "engineer", "--password", "Wang-Tao-2026",
+        "--name", "王涛", "--role", "engineer", "--password", "Jade-Bridge-Lamp-2026",
     )  # fmt: skip
 
     admin = visit_empty("admin")
@@ -205,8 +205,8 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
     li_ming = CONTACTS[0][2]
     link = _link(mail_server, li_ming, "/password/set/")
     assert "/staff/" not in link
-    _set_password_zh(customer, link, "Li-Ming-2026")
-    customer.login(li_ming, password="Li-Ming-2026")
+    _set_password_zh(customer, link, "Plum-Rain-Window-2026")
+    customer.login(li_ming, password="Plum-Rain-Window-2026")
     cp = customer.page
     customer.goto("/requests/new", "new request")
     form = cp.locator("form.form-stack")
@@ -246,9 +246,9 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
     wang_fang = CONTACTS[1][2]
     first_device = visit_empty("contact, first device", locale="zh-CN")
     _set_password_zh(
-        first_device, _link(mail_server, wang_fang, "/password/set/"), "Wang-Fang-2026"
+        first_device, _link(mail_server, wang_fang, "/password/set/"), "River-Stone-Bell-2026"
     )
-    first_device.login(wang_fang, password="Wang-Fang-2026")
+    first_device.login(wang_fang, password="River-Stone-Bell-2026")
 
     second_device = visit_empty("contact, second device")
     sp = second_device.page
@@ -260,9 +260,9 @@ def test_a_fresh_install_becomes_a_working_desk_through_its_pages(
         sp.get_by_role("button", name="Send the link").click()
     expect(sp.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
     _set_password(
-        second_device, _link(mail_server, wang_fang, "/password/reset/"), "Wang-Fang-new-2026"
+        second_device, _link(mail_server, wang_fang, "/password/reset/"), "River-Stone-Bell-new-2026"
     )
-    second_device.login(wang_fang, password="Wang-Fang-new-2026")
+    second_device.login(wang_fang, password="River-Stone-Bell-new-2026")
     second_device.goto("/", "home with the new password")
     expect(sp).not_to_have_url(re.compile(r"/login"))
 

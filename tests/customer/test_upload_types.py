@@ -108,7 +108,8 @@ def test_disguised_image_is_refused_even_when_the_browser_calls_it_an_image(
     data["attachments"] = [(io.BytesIO(b"MZ\x90\x00" + b"\x00" * 60), "photo.png", "image/png")]
     resp = client.post("/requests/new", data=data, content_type="multipart/form-data")
     assert resp.status_code == 422
-    assert "photo.png was refused: its content is not a PNG file" in html.unescape(
+    # a Windows program named as a picture: refused as the program it is
+    assert "photo.png was refused: programs and scripts are not accepted" in html.unescape(
         resp.get_data(as_text=True)
     )
     assert (

@@ -287,7 +287,8 @@ def test_a_disguised_attachment_is_refused_while_the_mail_goes_in(db_session, pe
     ).all()
     assert stored == ["notes.txt"]
     (refused,) = row.detail["refused_attachments"]
-    assert refused["name"] == "report.pdf" and "AttachmentDisguised" in refused["reason"]
+    # a Windows program named as a PDF: refused as the program it is
+    assert refused["name"] == "report.pdf" and "AttachmentProgram" in refused["reason"]
 
 
 def test_html_is_sanitised(db_session, people, take):

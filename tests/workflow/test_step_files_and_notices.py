@@ -183,7 +183,7 @@ def test_step_panel_refuses_disguised_and_oversized_files_inline(
     operation = "导出慢查询日志并分析执行计划"
     resp = engineer.post(
         f"/staff/requests/{sr.number}/steps",
-        data=_step(operation, (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 60), "plan.png")),
+        data=_step(operation, (io.BytesIO(b"<html>not a picture</html>"), "plan.png")),
         content_type="multipart/form-data",
         headers=HTMX,
     )
