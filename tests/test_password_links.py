@@ -51,6 +51,8 @@ def _path(link: str) -> str:
 
 
 def _without_csrf(html: str) -> str:
+    """The page without what differs per session and response: CSRF tokens, the CSP nonce."""
+    html = re.sub(r'Nonce": "[^"]*"', "", html)
     html = re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "", html)
     html = re.sub(r'name="csrf_token" value="[^"]*"', "", html)
     html = re.sub(r'<meta name="csrf-token" content="[^"]*">', "", html)

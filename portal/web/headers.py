@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        if request.endpoint != "static":
+        if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
             headers["Cache-Control"] = "no-store"
             headers.pop("Expires", None)
         if response.mimetype == "text/html":
