@@ -13,6 +13,7 @@ from .organisation import Department, Organisation
 from .plans import ServicePlan
 from .preferences import DigestWatermark, NotificationPreference
 from .privacy import ContactReveal
+from .reports import FeedbackReport, ReviewMeeting
 from .records import AuditEvent, ContactImport, DeskSetting, NumberSequence, VaguePhrase
 from .service_request import (
     Assignment,
@@ -49,6 +50,7 @@ __all__ = [
     "DeskSetting",
     "EmailOutbox",
     "Feedback",
+    "FeedbackReport",
     "GroupBot",
     "HandlingRecord",
     "HandlingStep",
@@ -61,6 +63,7 @@ __all__ = [
     "NotificationPreference",
     "NumberSequence",
     "Organisation",
+    "ReviewMeeting",
     "ServicePlan",
     "ServiceRequest",
     "Signature",

@@ -1,0 +1,218 @@
+"""The report page's data: every figure of the filters' period, grouped, with the 12-month
+trend. A fixed number of statements whatever the number of requests (tested)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.domain.feedback import DIMENSIONS
+from portal.domain.report_stats import mean_of_means, one_decimal, rate, ratio
+from portal.models import Account, Department, HandlingStep, Organisation, ServiceRequest
+from portal.services.reports import figures, times, trend
+from portal.services.reports.filters import ReportFilters, clauses, sees_all
+
+SR = ServiceRequest
+GROUPS = {
+    "priority": SR.priority,
+    "type": SR.type,
+    "organisation": SR.organisation_id,
+    "engineer": SR.handler_id,
+}
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    by: str | None
+    key: object  # the group's value (None: the total)
+    label: str  # a name for organisations and engineers; the code otherwise
+    requests: int
+    response_met: int
+    response_missed: int
+    resolution_met: int
+    resolution_missed: int
+
+    @property
+    def response_rate(self) -> Decimal | None:
+        return rate(self.response_met, self.response_met + self.response_missed)
+
+    @property
+    def resolution_rate(self) -> Decimal | None:
+        return rate(self.resolution_met, self.resolution_met + self.resolution_missed)
+
+
+@dataclass(frozen=True)
+class TimesRow:
+    by: str | None
+    key: object
+    response: times.Times | None
+    resolution: times.Times | None
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    by: str
+    key: object
+    label: str
+    hours: Decimal
+
+
+@dataclass(frozen=True)
+class SatisfactionFigures:
+    invited: int
+    rated: int
+    means: dict[str, Decimal | None]
+    mean: Decimal | None
+    distribution: dict[str, dict[int, int]]
+
+    @property
+    def response_rate(self) -> Decimal | None:
+        return rate(self.rated, self.invited)
+
+
+@dataclass
+class ReportPage:
+    filters: ReportFilters
+    own_figures: bool  # an engineer's own report
+    total: ComplianceRow
+    compliance: dict[str, list[ComplianceRow]]
+    breaches: dict[int, int]
+    times: list[TimesRow]
+    hours: dict[str, list[HoursRow]]
+    hours_total: Decimal
+    deliveries: int
+    failed: int
+    satisfaction: SatisfactionFigures
+    trend: list[trend.TrendMonth]
+    names: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    @property
+    def rework_ratio(self) -> Decimal | None:
+        return ratio(self.failed, self.deliveries)
+
+
+def _names(session: Session, model, ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(model.id, model.name).where(model.id.in_(ids)))
+    return {i: name for i, name in rows}
+
+
+def satisfaction_figures(session: Session, where) -> SatisfactionFigures:
+    sat = figures.satisfaction(session, where).get(None)
+    dist = figures.distribution(session, where)
+    if sat is None:
+        return SatisfactionFigures(0, 0, dict.fromkeys(DIMENSIONS), None, dist)
+    means = {d: one_decimal(sat.means[d]) for d in DIMENSIONS}
+    mean = mean_of_means([sat.means[d] for d in DIMENSIONS]) if sat.rated else None
+    return SatisfactionFigures(sat.invited, sat.rated, means, mean, dist)
+
+
+def report_page(
+    session: Session, viewer: Account, filters: ReportFilters, timezone: str, now: datetime
+) -> ReportPage:
+    """The report for ``filters`` (already scoped to the viewer: ``filters.scoped``)."""
+    own = not sees_all(viewer)
+    author_id = viewer.id if own else None
+    where = clauses(filters, timezone)
+
+    total = figures.compliance(session, where, now).get(None)
+    compliance: dict[str, list] = {}
+    raw = {by: figures.compliance(session, where, now, col) for by, col in GROUPS.items()}
+    hours_raw = {
+        "engineer": figures.hours(session, where, HandlingStep.author_id, author_id),
+        "type": figures.hours(session, where, SR.type, author_id),
+        "organisation": figures.hours(session, where, SR.organisation_id, author_id),
+    }
+    org_names = _names(
+        session, Organisation, set(raw["organisation"]) | set(hours_raw["organisation"])
+    )
+    staff_names = _names(session, Account, set(raw["engineer"]) | set(hours_raw["engineer"]))
+    labels = {"organisation": org_names, "engineer": staff_names}
+
+    def label(by: str, key) -> str:
+        if key is None:
+            return ""
+        return labels.get(by, {}).get(key, str(key))
+
+    for by, rows in raw.items():
+        compliance[by] = sorted(
+            (
+                ComplianceRow(
+                    by,
+                    c.key,
+                    label(by, c.key),
+                    c.requests,
+                    c.response_met,
+                    c.response_missed,
+                    c.resolution_met,
+                    c.resolution_missed,
+                )
+                for c in rows.values()
+            ),
+            key=lambda r: (r.key is None, r.label if by in labels else str(r.key)),
+        )
+    resp = times.times(session, where, "response", SR.priority)
+    resol = times.times(session, where, "resolution", SR.priority)
+    resp_all = times.times(session, where, "response").get(None)
+    resol_all = times.times(session, where, "resolution").get(None)
+    priorities = sorted(set(resp) | set(resol), key=lambda k: (k is None, k or ""))
+    times_rows = [TimesRow("priority", p, resp.get(p), resol.get(p)) for p in priorities]
+    times_rows.append(TimesRow(None, None, resp_all, resol_all))
+
+    hours = {
+        by: sorted(
+            (HoursRow(by, k, label(by, k), v) for k, v in rows.items()),
+            key=lambda r: (-r.hours, r.label),
+        )
+        for by, rows in hours_raw.items()
+    }
+    rework = figures.rework(session, where).get(None)
+    empty = figures.Compliance(None, 0, 0, 0, 0, 0)
+    total = total or empty
+    return ReportPage(
+        filters=filters,
+        own_figures=own,
+        total=ComplianceRow(
+            None,
+            None,
+            "",
+            total.requests,
+            total.response_met,
+            total.response_missed,
+            total.resolution_met,
+            total.resolution_missed,
+        ),
+        compliance=compliance,
+        breaches=figures.breaches_by_level(session, where),
+        times=times_rows,
+        hours=hours,
+        hours_total=sum((r.hours for r in hours["type"]), Decimal("0.00")),
+        deliveries=rework.deliveries if rework else 0,
+        failed=rework.failed if rework else 0,
+        satisfaction=satisfaction_figures(session, where),
+        trend=trend.trend(session, filters, timezone, now, author_id),
+        names=labels,
+    )
+
+
+def filter_choices(session: Session) -> dict[str, list[tuple]]:
+    """Staff and departments for the filter form: two statements. Organisations are typed
+    (their code or name), as in the queue, not chosen from a list of thousands."""
+    staff = session.execute(
+        select(Account.id, Account.name)
+        .where(Account.kind == "staff", Account.active.is_(True))
+        .order_by(Account.name)
+    )
+    departments = session.execute(
+        select(Department.id, Department.name_zh, Department.name_en).order_by(Department.code)
+    )
+    return {
+        "engineers": [tuple(row) for row in staff],
+        "departments": [tuple(row) for row in departments],
+    }

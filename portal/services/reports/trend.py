@@ -1,0 +1,97 @@
+"""The figures by month of submission over the last 12 months, in six statements: the month
+is a CASE over the 12 boundaries (the same SQL on SQLite and PostgreSQL), grouped on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import case
+from sqlalchemy.orm import Session
+
+from portal.domain.feedback import DIMENSIONS
+from portal.domain.report_stats import Month, last_months, mean_of_means, rate, ratio
+from portal.models import ServiceRequest
+from portal.services.reports import figures, times
+from portal.services.reports.filters import ReportFilters, bounds, clauses
+
+SR = ServiceRequest
+
+
+@dataclass(frozen=True)
+class TrendMonth:
+    month: Month
+    requests: int
+    response_rate: Decimal | None  # % met of decided
+    resolution_rate: Decimal | None
+    response_median: float | None  # seconds
+    resolution_median: float | None
+    hours: Decimal
+    rework_ratio: Decimal | None
+    satisfaction: Decimal | None
+    feedback_rate: Decimal | None
+
+
+def month_bounds(months: list[Month], timezone: str) -> list[datetime]:
+    """The UTC instants at which each month begins, and the one after the last."""
+    starts = [bounds(m.first_day, m.first_day, timezone)[0] for m in months]
+    return [*starts, bounds(months[-1].next_first_day, months[-1].next_first_day, timezone)[0]]
+
+
+def month_of(edges: list[datetime]):
+    """SQL: the index (0 …) of the month a request was submitted in."""
+    return case(
+        *((SR.submitted_at < edge, index) for index, edge in enumerate(edges[1:-1])),
+        else_=len(edges) - 2,
+    )
+
+
+def trend(
+    session: Session,
+    filters: ReportFilters,
+    timezone: str,
+    now: datetime,
+    author_id: int | None = None,
+    count: int = 12,
+) -> list[TrendMonth]:
+    months = last_months(Month.of(filters.end), count)
+    edges = month_bounds(months, timezone)
+    where = [
+        *clauses(filters, timezone, period=False),
+        SR.submitted_at >= edges[0],
+        SR.submitted_at < edges[-1],
+    ]
+    group = month_of(edges)
+    comp = figures.compliance(session, where, now, group)
+    resp = times.times(session, where, "response", group)
+    resol = times.times(session, where, "resolution", group)
+    hours = figures.hours(session, where, group, author_id)
+    rework = figures.rework(session, where, group)
+    sat = figures.satisfaction(session, where, group)
+    out = []
+    for index, month in enumerate(months):
+        c = comp.get(index)
+        s = sat.get(index)
+        r = rework.get(index)
+        out.append(
+            TrendMonth(
+                month=month,
+                requests=c.requests if c else 0,
+                response_rate=rate(c.response_met, c.response_met + c.response_missed)
+                if c
+                else None,
+                resolution_rate=rate(c.resolution_met, c.resolution_met + c.resolution_missed)
+                if c
+                else None,
+                response_median=resp[index].median if index in resp else None,
+                resolution_median=resol[index].median if index in resol else None,
+                hours=hours.get(index, Decimal("0.00")),
+                rework_ratio=ratio(r.failed, r.deliveries) if r else None,
+                satisfaction=mean_of_means([s.means[d] for d in DIMENSIONS])
+                if s and s.rated
+                else None,
+                feedback_rate=rate(s.rated, s.invited) if s else None,
+            )
+        )
+    return out
