@@ -13,8 +13,8 @@ from .organisation import Department, Organisation
 from .plans import ServicePlan
 from .preferences import DigestWatermark, NotificationPreference
 from .privacy import ContactReveal
-from .reports import FeedbackReport, ReviewMeeting
 from .records import AuditEvent, ContactImport, DeskSetting, NumberSequence, VaguePhrase
+from .reports import FeedbackReport, ReviewMeeting
 from .service_request import (
     Assignment,
     Attachment,
