@@ -215,9 +215,12 @@ def start_sweep_keeper(redis_url: str, interval: float, queue_name: str = "defau
     stop = threading.Event()
 
     def loop() -> None:
+        from portal.jobs_reports import ensure_monthly_check
+
         while not stop.is_set():
             try:
                 ensure_sweep(conn, interval, queue_name)
+                ensure_monthly_check(conn, queue_name)  # the monthly report's daily check
             except Exception:  # noqa: BLE001  (Redis away for a moment: try next tick)
                 log.warning("could not schedule the SLA sweep", exc_info=True)
             stop.wait(max(0.2, interval / 2))

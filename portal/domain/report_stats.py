@@ -129,3 +129,23 @@ class Month:
 def last_months(current: Month, count: int = 12) -> list[Month]:
     """The ``count`` months ending with ``current``, oldest first."""
     return [current.shift(i - count + 1) for i in range(count)]
+
+
+def first_working_day(calendar, month: Month) -> date:
+    """The first working day of ``month`` on a business calendar (``portal.domain.calendar``):
+    the day the previous month's report is due. The month's first day if none is found."""
+    day = month.first_day
+    while day < month.next_first_day:
+        if calendar.day(day).working:
+            return day
+        day = date.fromordinal(day.toordinal() + 1)
+    return month.first_day
+
+
+def report_due(calendar, today: date) -> Month:
+    """The month whose report is due by ``today``: last month from the first working day of this
+    one on, the month before it until then."""
+    this = Month.of(today)
+    if today >= first_working_day(calendar, this):
+        return this.shift(-1)
+    return this.shift(-2)

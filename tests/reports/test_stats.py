@@ -64,3 +64,20 @@ def test_months_shift_across_years_and_parse_strictly():
         len(last) == 12 and last[0] == stats.Month(2025, 11) and last[-1] == stats.Month(2026, 10)
     )
     assert stats.Month(2026, 11).compact() == "202611"
+
+
+def test_recurring_terms_come_from_chinese_segmentation_and_english_words():
+    from portal.services.reports.terms import common_terms
+
+    texts = [
+        "希望增加故障预警功能",
+        "响应太慢,希望增加故障预警",
+        "登录仍然超时,请优化连接池参数",
+        "Please add an outage alert; the alert came too late",
+    ]
+    terms = dict(common_terms(texts, top=30))
+    assert terms["预警"] == 2 and terms["故障"] == 2
+    assert "连接池" in terms and "alert" in terms
+    # stop words and one-character words are not terms; a word counts once per text
+    assert not {"希望", "增加", "the", "please", "请", ","} & set(terms)
+    assert terms["alert"] == 1
