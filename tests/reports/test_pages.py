@@ -205,3 +205,14 @@ def test_the_report_page_costs_the_same_statements_with_more_requests(
     with count_queries() as second:
         sup_client.get("/staff/reports", query_string=PERIOD)
     assert len(second) == len(first)
+
+
+def test_a_nul_in_the_review_meeting_is_refused_and_saves_nothing(sup_client, month, db_session):
+    monthly.generate(db_session, SYSTEM, monthly.Month(2026, 10), TZ, NOW)
+    db_session.flush()
+    resp = sup_client.post(
+        "/staff/reports/monthly/FA-202610/meetings",
+        data={"held_on": "2026-11-05", "attendees": "赵主管\x00", "decisions": "P1 值班加一人"},
+    )
+    assert resp.status_code in (400, 422)
+    assert db_session.scalar(select(func.count()).select_from(ReviewMeeting)) == 0
