@@ -52,28 +52,41 @@ def test_before_the_first_working_day_the_month_before_is_due(db_session, redis_
     assert jobs_reports.monthly_feedback_report() == "made FA-202609"
 
 
-def test_two_workers_racing_on_their_own_connections_make_one_report(app, backend):
-    """Real concurrency: two sessions, each its own connection and transaction, generate the
+def test_two_workers_racing_on_their_own_connections_make_one_report(database_url, tmp_path):
+    """Real concurrency: two sessions, each its own connection and transaction, on a database
+    of this test's own (their commits must not reach the shared test database), generate the
     same month at once; the unique month lets one insert stand."""
-    from portal.db import db
+    from sqlalchemy.orm import sessionmaker
+
+    from portal.db import make_engine
+    from portal.migrate import upgrade
     from portal.services.audit import SYSTEM
     from portal.services.reports import monthly
 
-    month = Month(2019, 3)  # a month no other test uses; removed again below
+    if database_url.startswith("postgresql"):
+        from tests.live_db import empty_postgres_database
+
+        url = empty_postgres_database(database_url, "race")
+    else:
+        url = f"sqlite:///{tmp_path / 'race.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    make_session = sessionmaker(bind=engine, expire_on_commit=False)
+    month = Month(2026, 10)
     barrier = threading.Barrier(2)
     results: list = []
     errors: list = []
 
     def worker():
         try:
-            with app.app_context():
+            with make_session() as session:
                 barrier.wait(timeout=10)
                 report, made = monthly.generate(
-                    db.session, SYSTEM, month, "Asia/Shanghai", datetime(2019, 4, 1, 2, tzinfo=UTC)
+                    session, SYSTEM, month, "Asia/Shanghai", datetime(2026, 11, 2, 2, tzinfo=UTC)
                 )
-                db.session.commit()
+                session.commit()
                 results.append((report.number, made))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -84,18 +97,8 @@ def test_two_workers_racing_on_their_own_connections_make_one_report(app, backen
     try:
         assert not errors, errors
         assert sorted(made for _, made in results) == [False, True]
-        with app.app_context():
-            assert (
-                db.session.scalar(
-                    select(func.count())
-                    .select_from(FeedbackReport)
-                    .where(FeedbackReport.month == "2019-03")
-                )
-                == 1
-            )
+        assert {number for number, _ in results} == {"FA-202610"}
+        with make_session() as session:
+            assert _count(session) == 1
     finally:
-        with app.app_context():
-            from sqlalchemy import delete
-
-            db.session.execute(delete(FeedbackReport).where(FeedbackReport.month == "2019-03"))
-            db.session.commit()
+        engine.dispose()
