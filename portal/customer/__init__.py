@@ -22,6 +22,7 @@ from portal.customer import (  # noqa: E402,F401  (routes register on bp)
     notification_views,
     password_views,
     privacy_views,
+    report_views,
     sla_views,
     views,
     workflow_views,
