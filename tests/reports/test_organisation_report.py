@@ -53,7 +53,8 @@ def test_only_an_org_admin_and_only_their_organisation_by_any_url(make_client, f
     south_admin = factory.customer(month["south"], admin=True)
     client = make_client()
     client.login(south_admin)
-    for query in ("", "?org_id=%d" % month["east"].id, "?organisation=%d" % month["east"].id):
+    east = month["east"].id
+    for query in ("", f"?org_id={east}", f"?organisation={east}"):
         text = _text(
             client.get("/service-report" + query + ("&" if query else "?") + "month=2026-10")
         )
