@@ -18,7 +18,19 @@ def upgrade() -> None:
     # plain ALTER TABLE (no batch copy on SQLite: 0008's downgrade drops its column in place)
     op.add_column("service_requests", sa.Column("response_seconds", sa.Integer(), nullable=True))
     op.add_column("service_requests", sa.Column("resolution_seconds", sa.Integer(), nullable=True))
+    op.add_column(
+        "service_requests",
+        sa.Column(
+            "hours_logged", sa.Numeric(precision=10, scale=2), server_default="0", nullable=False
+        ),
+    )
     op.create_index("ix_sr_submitted", "service_requests", ["submitted_at", "id"])
+    # the hours the steps logged so far (portal/services/workflow/hours.py keeps them from now on)
+    op.execute(
+        "UPDATE service_requests SET hours_logged = COALESCE(("
+        "SELECT SUM(s.hours) FROM handling_steps s JOIN handling_records r ON r.id = s.record_id "
+        "WHERE r.request_id = service_requests.id), 0)"
+    )
     op.create_table(
         "feedback_reports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -70,5 +82,6 @@ def downgrade() -> None:
     op.drop_table("review_meetings")
     op.drop_table("feedback_reports")
     op.drop_index("ix_sr_submitted", table_name="service_requests")
+    op.drop_column("service_requests", "hours_logged")
     op.drop_column("service_requests", "resolution_seconds")
     op.drop_column("service_requests", "response_seconds")

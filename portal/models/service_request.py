@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .account import Account, Department
@@ -89,6 +90,10 @@ class ServiceRequest(Base):
     # the time each target took, in seconds on its clock (working time on the business
     # calendar, elapsed on the 24×7 clock), paused time excluded: set by portal.services.sla
     # when the first response is made and when the accepted delivery resolves the request
+    # the hours of the IR steps, kept by portal.services.workflow.hours as steps are logged
+    hours_logged: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal("0"), server_default="0"
+    )
     response_seconds: Mapped[int | None]
     resolution_seconds: Mapped[int | None]
     service_plan_id: Mapped[int | None] = mapped_column(ForeignKey("service_plans.id"))

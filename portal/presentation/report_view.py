@@ -52,7 +52,6 @@ def page_charts(page) -> dict:
     """The charts of a report page (``portal.services.reports.page.ReportPage``)."""
     by_priority = page.compliance["priority"]
     met_response, met_resolution = _("Response met rate"), _("Resolution met rate")
-    months = [m.month.key() for m in page.trend]
     dims = list(labels.DIMENSION_LABELS)
     return {
         "compliance": charts.bar(
@@ -87,19 +86,27 @@ def page_charts(page) -> dict:
             [(_("Mean score"), [_float(page.satisfaction.means[d]) for d in dims])],
             maximum=5,
         ),
+    }
+
+
+def trend_charts(trend) -> dict:
+    """The charts of the 12-month trend (``portal.services.reports.trend.TrendMonth`` list)."""
+    met_response, met_resolution = _("Response met rate"), _("Resolution met rate")
+    months = [m.month.key() for m in trend]
+    return {
         "trend": charts.line(
             _("SLA compliance by month"),
             months,
             [
-                (met_response, [_float(m.response_rate) for m in page.trend]),
-                (met_resolution, [_float(m.resolution_rate) for m in page.trend]),
+                (met_response, [_float(m.response_rate) for m in trend]),
+                (met_resolution, [_float(m.resolution_rate) for m in trend]),
             ],
             maximum=100,
         ),
         "trend_satisfaction": charts.line(
             _("Satisfaction by month"),
             months,
-            [(_("Mean score"), [_float(m.satisfaction) for m in page.trend])],
+            [(_("Mean score"), [_float(m.satisfaction) for m in trend])],
             maximum=5,
         ),
     }

@@ -16,6 +16,7 @@ from portal.services import queue as queue_service
 from portal.services.reports import drill as report_drill
 from portal.services.reports import export as report_export
 from portal.services.reports import filters as report_filters
+from portal.services.reports import trend as report_trend_service
 from portal.services.reports.page import filter_choices, report_page
 from portal.staff import bp
 from portal.staff.delivery_area import desk_today
@@ -77,6 +78,30 @@ def reports():
         args=filters.as_args(),
         charts=report_view.page_charts(page),
         **context,
+    )
+
+
+@bp.get("/reports/trend")
+def report_trend():
+    """The figures by month over the 12 months ending with the period's last month."""
+    viewer = _viewer()
+    filters, errors = _filters(viewer, request.args)
+    if filters is None:
+        abort(422)
+    own = not report_filters.sees_all(viewer)
+    months = report_trend_service.trend(
+        db.session,
+        filters,
+        current_app.config["PORTAL_TIMEZONE"],
+        utcnow(),
+        author_id=viewer.id if own else None,
+    )
+    return render_template(
+        "staff/report_trend.html",
+        months=months,
+        args=filters.as_args(),
+        charts=report_view.trend_charts(months),
+        own_figures=own,
     )
 
 

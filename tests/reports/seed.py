@@ -8,7 +8,7 @@ Period 2026-09-30 … 2026-10-31 (Asia/Shanghai), read at ``NOW`` (5 Nov 2026):
 | B | P1 | fault | 华东 | e1 | 3 h, missed | 6 h, missed | level 2 | 3/4/2 | e1 4.0, e2 1.0 | fail, pass |
 | C | P2 | consultation | 华南 | e2 | 1 h, met | 11 h, met | — | invited, none | e2 1.5 | pass |
 | D | P3 | fault | 华南 | e2 | none, overdue: missed | not yet due | level 1 | — | — | — |
-| E | P3 | fault | 华东 | — | 10 working h, missed | 23 working h, met | — | invited, none | — | — |
+| E | P3 | fault | 华东 | — | 10 working h, missed | 23 working h, met | — | invited, none | — | accepted (lifecycle) |
 
 E goes through the real lifecycle across the National Day holiday (1–7 Oct 2026, Sat 10 Oct a
 make-up working day): submitted Wed 30 Sep 17:00, answered Fri 9 Oct 10:00 (8 working hours due

@@ -98,7 +98,8 @@ def test_hours_by_engineer_type_and_organisation(db_session, month, supervisor):
 
 def test_rework_rate_is_failed_acceptances_per_delivery(db_session, month, supervisor):
     page = _page(db_session, supervisor)
-    assert (page.deliveries, page.failed, page.rework_ratio) == (4, 1, Decimal("0.25"))
+    # A, B twice (failed, then passed), C, and E accepted through the lifecycle
+    assert (page.deliveries, page.failed, page.rework_ratio) == (5, 1, Decimal("0.20"))
 
 
 def test_satisfaction_per_dimension_mean_response_rate_and_distribution(
@@ -146,7 +147,10 @@ def test_an_engineer_sees_only_their_own_figures(db_session, month):
 
 
 def test_the_trend_gives_each_of_the_last_twelve_months(db_session, month, supervisor):
-    trend = _page(db_session, supervisor).trend
+    from portal.services.reports.trend import trend as trend_of
+
+    f = report_filters.ReportFilters(start=date(2026, 9, 30), end=date(2026, 10, 31))
+    trend = trend_of(db_session, f, TZ, NOW)
     assert [m.month.key() for m in trend][:1] == ["2025-11"] and trend[-1].month.key() == "2026-10"
     october, september = trend[-1], trend[-2]
     assert october.requests == 4 and september.requests == 1
@@ -173,3 +177,42 @@ def test_the_statements_a_report_costs_do_not_grow_with_the_requests(
         page = _page(db_session, supervisor)
     assert page.total.requests == 11
     assert len(second) == len(first) <= 30
+
+
+def test_the_hours_kept_on_each_request_equal_a_recomputation_from_its_steps(
+    db_session, month, factory
+):
+    from portal.services.workflow.hours import recomputed
+
+    for key in ("a", "b", "c", "d", "e"):
+        sr = month[key]
+        db_session.refresh(sr)
+        assert sr.hours_logged == recomputed(db_session, sr.id), key
+    assert month["b"].hours_logged == Decimal("5.00")
+
+
+def test_a_step_logged_through_the_service_adds_its_hours(db_session, factory, month):
+    from datetime import timedelta
+
+    from portal.services.audit import Actor
+    from portal.services.workflow import handling
+    from portal.services.workflow.hours import recomputed
+
+    sr = month["d"]
+    engineer = month["e2"]
+    handling.log_step(
+        db_session,
+        Actor(engineer.id),
+        engineer,
+        sr,
+        handling.StepInput(
+            occurred_at=sr.submitted_at + timedelta(hours=2),
+            operation="排查数据库连接池配置,调整最大连接数为 200",
+            hours=Decimal("1.25"),
+        ),
+        sr.submitted_at + timedelta(hours=3),
+        TZ,
+    )
+    db_session.flush()
+    db_session.refresh(sr)
+    assert sr.hours_logged == Decimal("1.25") == recomputed(db_session, sr.id)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from portal.domain.report_stats import Month
-from portal.models import Delivery, Feedback, HandlingRecord, HandlingStep, ServiceRequest
+from portal.models import Feedback, HandlingRecord, HandlingStep, ServiceRequest
 from portal.services.reports import figures
 from portal.services.reports.filters import ReportFilters, clauses
 
@@ -36,9 +36,7 @@ def _has_steps(author_id: int | None) -> ColumnElement[bool]:
 
 
 def _failed_delivery() -> ColumnElement[bool]:
-    return exists(
-        select(Delivery.id).where(Delivery.request_id == SR.id, Delivery.result == "fail")
-    )
+    return SR.rework_count > 0  # the rework count goes up with each failed acceptance
 
 
 def _rated() -> ColumnElement[bool]:
@@ -57,7 +55,7 @@ def figure_clause(figure: str, now: datetime) -> ColumnElement[bool] | None:
         "response_timed": lambda: SR.response_seconds.is_not(None),
         "resolution_timed": lambda: SR.resolution_seconds.is_not(None),
         "rework": _failed_delivery,
-        "invited": lambda: SR.completed_at.is_not(None),
+        "invited": lambda: figures.RESOLVED,
         "rated": _rated,
     }
     make = table.get(figure)

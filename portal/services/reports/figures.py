@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, un
 from sqlalchemy.orm import Session
 
 from portal.domain.feedback import DIMENSIONS
-from portal.models import Delivery, Feedback, HandlingRecord, HandlingStep, ServiceRequest
+from portal.models import Feedback, HandlingRecord, HandlingStep, ServiceRequest
 
 SR = ServiceRequest
 RESOLVED = and_(SR.completed_at.is_not(None), SR.status != "cancelled")
@@ -88,28 +88,78 @@ def _grouped(stmt, group):
 
 
 @dataclass(frozen=True)
-class Compliance:
+class Summary:
+    """The counts of one group, from one scan of its requests (joined outward to their
+    feedback): SLA compliance, rework, hours and satisfaction."""
+
     key: object
-    requests: int
-    response_met: int
-    response_missed: int
-    resolution_met: int
-    resolution_missed: int
+    requests: int = 0
+    response_met: int = 0
+    response_missed: int = 0
+    resolution_met: int = 0
+    resolution_missed: int = 0
+    failed: int = 0  # failed acceptances (the rework count)
+    passed: int = 0  # accepted deliveries: the requests invited to rate
+    hours: Decimal = Decimal("0.00")
+    rated: int = 0
+    means: dict = None  # dimension → unrounded mean (None without ratings)
+
+    @property
+    def deliveries(self) -> int:
+        """Decided deliveries: each failed acceptance and the one that passed."""
+        return self.failed + self.passed
+
+    @property
+    def invited(self) -> int:
+        return self.passed
 
 
-def compliance(session: Session, where, now: datetime, group=None) -> dict[object, Compliance]:
-    stmt = select(
-        _key(group),
-        func.count(),
-        _count(response_met()),
-        _count(response_missed(now)),
-        _count(resolution_met()),
-        _count(resolution_missed(now)),
-    ).where(*where)
-    return {
-        row[0]: Compliance(row[0], *(int(v) for v in row[1:]))
-        for row in session.execute(_grouped(stmt, group))
-    }
+Compliance = Summary  # the compliance counts are a summary's
+
+
+def summary(session: Session, where, now: datetime, group=None) -> dict[object, Summary]:
+    """One statement per grouping: every count of the report for the requests of ``where``."""
+    stmt = (
+        select(
+            _key(group),
+            func.count(SR.id),
+            _count(response_met()),
+            _count(response_missed(now)),
+            _count(resolution_met()),
+            _count(resolution_missed(now)),
+            func.coalesce(func.sum(SR.rework_count), 0),
+            _count(RESOLVED),
+            func.coalesce(func.sum(SR.hours_logged), 0),
+            func.count(Feedback.id),
+            func.avg(Feedback.score_response),
+            func.avg(Feedback.score_effect),
+            func.avg(Feedback.score_attitude),
+        )
+        .select_from(SR)
+        .outerjoin(Feedback, Feedback.request_id == SR.id)
+        .where(*where)
+    )
+    out = {}
+    for row in session.execute(_grouped(stmt, group)):
+        means = {
+            dim: (float(value) if value is not None else None)
+            for dim, value in zip(DIMENSIONS, row[10:], strict=True)
+        }
+        out[row[0]] = Summary(
+            row[0],
+            *(int(v) for v in row[1:8]),
+            hours=Decimal(str(row[8])).quantize(Decimal("0.01")),
+            rated=int(row[9]),
+            means=means,
+        )
+    return out
+
+
+def compliance(session: Session, where, now: datetime, group=None) -> dict[object, Summary]:
+    return summary(session, where, now, group)
+
+
+EMPTY = Summary(None, means=dict.fromkeys(DIMENSIONS))
 
 
 def breaches_by_level(session: Session, where) -> dict[int, int]:
@@ -140,65 +190,6 @@ def hours(session: Session, where, group, author_id: int | None = None) -> dict[
         key: Decimal(str(total)).quantize(Decimal("0.01"))
         for key, total in session.execute(_grouped(stmt, group))
     }
-
-
-@dataclass(frozen=True)
-class Rework:
-    key: object
-    deliveries: int  # decided: passed or failed
-    failed: int
-
-
-def rework(session: Session, where, group=None) -> dict[object, Rework]:
-    """Failed acceptances per decided delivery."""
-    stmt = (
-        select(
-            _key(group),
-            _count(Delivery.result.is_not(None)),
-            _count(Delivery.result == "fail"),
-        )
-        .select_from(Delivery)
-        .join(SR, SR.id == Delivery.request_id)
-        .where(*where)
-    )
-    return {
-        row[0]: Rework(row[0], int(row[1]), int(row[2]))
-        for row in session.execute(_grouped(stmt, group))
-    }
-
-
-@dataclass(frozen=True)
-class Satisfaction:
-    key: object
-    invited: int  # requests whose acceptance passed: invited to rate
-    rated: int
-    means: dict[str, float | None]  # dimension → unrounded mean
-
-
-def satisfaction(session: Session, where, group=None) -> dict[object, Satisfaction]:
-    """One statement: the requests invited (acceptance passed) and, joined outward, their
-    feedback's count and dimension means."""
-    stmt = (
-        select(
-            _key(group),
-            _count(SR.completed_at.is_not(None)),
-            func.count(Feedback.id),
-            func.avg(Feedback.score_response),
-            func.avg(Feedback.score_effect),
-            func.avg(Feedback.score_attitude),
-        )
-        .select_from(SR)
-        .outerjoin(Feedback, Feedback.request_id == SR.id)
-        .where(*where)
-    )
-    out = {}
-    for row in session.execute(_grouped(stmt, group)):
-        means = {
-            dim: (float(value) if value is not None else None)
-            for dim, value in zip(DIMENSIONS, row[3:], strict=True)
-        }
-        out[row[0]] = Satisfaction(row[0], int(row[1]), int(row[2]), means)
-    return out
 
 
 def distribution(session: Session, where) -> dict[str, dict[int, int]]:

@@ -72,8 +72,8 @@ def _seconds_between(session: Session, start, end):
     return (func.julianday(end) - func.julianday(start)) * 86400
 
 
-def _satisfaction(session, where) -> dict:
-    sat = satisfaction_figures(session, where)
+def _satisfaction(session, where, total) -> dict:
+    sat = satisfaction_figures(session, where, total)
     return {
         "means": {d: _s(sat.means[d]) for d in DIMENSIONS},
         "mean": _s(sat.mean),
@@ -107,15 +107,14 @@ def compute(session: Session, start: date, end: date, timezone: str, now: dateti
         previous = ReportFilters(
             start=month.first_day, end=month.next_first_day - timedelta(days=1)
         )
-    comp = figures.compliance(session, where, now).get(None) or figures.Compliance(
-        None, 0, 0, 0, 0, 0
-    )
+    comp = figures.summary(session, where, now).get(None) or figures.EMPTY
     resp = times.times(session, where, "response").get(None)
     resol = times.times(session, where, "resolution").get(None)
-    rework = figures.rework(session, where).get(None) or figures.Rework(None, 0, 0)
-    hours = figures.hours(session, where, None).get(None, Decimal("0.00"))
-    sat = _satisfaction(session, where)
-    before = _satisfaction(session, clauses(previous, timezone))
+    rework, hours = comp, comp.hours
+    sat = _satisfaction(session, where, comp)
+    before_where = clauses(previous, timezone)
+    before_total = figures.summary(session, before_where, now).get(None) or figures.EMPTY
+    before = _satisfaction(session, before_where, before_total)
     sat["previous"] = {"means": before["means"], "mean": before["mean"]}
 
     def delta(now_value, before_value):
@@ -194,9 +193,9 @@ def _lowest(session: Session, where) -> list[dict]:
 
 def _problems(session: Session, where, now: datetime) -> dict:
     group = _type_category()
-    by_count = figures.compliance(session, where, now, group)
+    by_count = figures.summary(session, where, now, group)
     most = sorted(by_count.values(), key=lambda c: (-c.requests, c.key or ""))[:TOP]
-    reworked = figures.rework(session, where, group)
+    reworked = by_count
     most_rework = sorted(
         (r for r in reworked.values() if r.failed), key=lambda r: (-r.failed, r.key or "")
     )[:TOP]

@@ -77,7 +77,7 @@ def organisation_report(
         ),
         response=times.times(session, where, "response").get(None),
         resolution=times.times(session, where, "resolution").get(None),
-        satisfaction=satisfaction_figures(session, where),
+        satisfaction=satisfaction_figures(session, where, c),
         measures=[
             MeasureLine(text, deadline, status, status != MEASURE_DONE and deadline < today)
             for text, deadline, status in rows

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.domain.feedback import DIMENSIONS
 from portal.domain.report_stats import mean_of_means, one_decimal, rate, ratio
 from portal.models import Account, Department, HandlingStep, Organisation, ServiceRequest
-from portal.services.reports import figures, times, trend
+from portal.services.reports import figures, times
 from portal.services.reports.filters import ReportFilters, clauses, sees_all
 
 SR = ServiceRequest
@@ -87,7 +87,6 @@ class ReportPage:
     deliveries: int
     failed: int
     satisfaction: SatisfactionFigures
-    trend: list[trend.TrendMonth]
     names: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @property
@@ -103,14 +102,25 @@ def _names(session: Session, model, ids) -> dict[int, str]:
     return {i: name for i, name in rows}
 
 
-def satisfaction_figures(session: Session, where) -> SatisfactionFigures:
-    sat = figures.satisfaction(session, where).get(None)
+def satisfaction_figures(session: Session, where, total: figures.Summary) -> SatisfactionFigures:
+    """The satisfaction of a summary, with the distribution of scores (one statement more)."""
     dist = figures.distribution(session, where)
-    if sat is None:
-        return SatisfactionFigures(0, 0, dict.fromkeys(DIMENSIONS), None, dist)
-    means = {d: one_decimal(sat.means[d]) for d in DIMENSIONS}
-    mean = mean_of_means([sat.means[d] for d in DIMENSIONS]) if sat.rated else None
-    return SatisfactionFigures(sat.invited, sat.rated, means, mean, dist)
+    means = {d: one_decimal(total.means[d]) for d in DIMENSIONS}
+    mean = mean_of_means([total.means[d] for d in DIMENSIONS]) if total.rated else None
+    return SatisfactionFigures(total.invited, total.rated, means, mean, dist)
+
+
+def _row(by: str | None, s: figures.Summary, label: str) -> ComplianceRow:
+    return ComplianceRow(
+        by,
+        s.key,
+        label,
+        s.requests,
+        s.response_met,
+        s.response_missed,
+        s.resolution_met,
+        s.resolution_missed,
+    )
 
 
 def report_page(
@@ -121,17 +131,20 @@ def report_page(
     author_id = viewer.id if own else None
     where = clauses(filters, timezone)
 
-    total = figures.compliance(session, where, now).get(None)
-    compliance: dict[str, list] = {}
-    raw = {by: figures.compliance(session, where, now, col) for by, col in GROUPS.items()}
+    total = figures.summary(session, where, now).get(None) or figures.EMPTY
+    raw = {by: figures.summary(session, where, now, col) for by, col in GROUPS.items()}
+    if own:  # an engineer's hours are the steps they logged, not their collaborators'
+        by_type = figures.hours(session, where, SR.type, author_id)
+        by_org = figures.hours(session, where, SR.organisation_id, author_id)
+    else:
+        by_type = {k: v.hours for k, v in raw["type"].items() if v.hours}
+        by_org = {k: v.hours for k, v in raw["organisation"].items() if v.hours}
     hours_raw = {
         "engineer": figures.hours(session, where, HandlingStep.author_id, author_id),
-        "type": figures.hours(session, where, SR.type, author_id),
-        "organisation": figures.hours(session, where, SR.organisation_id, author_id),
+        "type": by_type,
+        "organisation": by_org,
     }
-    org_names = _names(
-        session, Organisation, set(raw["organisation"]) | set(hours_raw["organisation"])
-    )
+    org_names = _names(session, Organisation, set(raw["organisation"]) | set(by_org))
     staff_names = _names(session, Account, set(raw["engineer"]) | set(hours_raw["engineer"]))
     labels = {"organisation": org_names, "engineer": staff_names}
 
@@ -140,23 +153,13 @@ def report_page(
             return ""
         return labels.get(by, {}).get(key, str(key))
 
-    for by, rows in raw.items():
-        compliance[by] = sorted(
-            (
-                ComplianceRow(
-                    by,
-                    c.key,
-                    label(by, c.key),
-                    c.requests,
-                    c.response_met,
-                    c.response_missed,
-                    c.resolution_met,
-                    c.resolution_missed,
-                )
-                for c in rows.values()
-            ),
-            key=lambda r: (r.key is None, r.label if by in labels else str(r.key)),
+    compliance = {
+        by: sorted(
+            (_row(by, c, label(by, c.key)) for c in rows.values()),
+            key=lambda r, by=by: (r.key is None, r.label if by in labels else str(r.key)),
         )
+        for by, rows in raw.items()
+    }
     resp = times.times(session, where, "response", SR.priority)
     resol = times.times(session, where, "resolution", SR.priority)
     resp_all = times.times(session, where, "response").get(None)
@@ -172,31 +175,18 @@ def report_page(
         )
         for by, rows in hours_raw.items()
     }
-    rework = figures.rework(session, where).get(None)
-    empty = figures.Compliance(None, 0, 0, 0, 0, 0)
-    total = total or empty
     return ReportPage(
         filters=filters,
         own_figures=own,
-        total=ComplianceRow(
-            None,
-            None,
-            "",
-            total.requests,
-            total.response_met,
-            total.response_missed,
-            total.resolution_met,
-            total.resolution_missed,
-        ),
+        total=_row(None, total, ""),
         compliance=compliance,
         breaches=figures.breaches_by_level(session, where),
         times=times_rows,
         hours=hours,
         hours_total=sum((r.hours for r in hours["type"]), Decimal("0.00")),
-        deliveries=rework.deliveries if rework else 0,
-        failed=rework.failed if rework else 0,
-        satisfaction=satisfaction_figures(session, where),
-        trend=trend.trend(session, filters, timezone, now, author_id),
+        deliveries=total.deliveries,
+        failed=total.failed,
+        satisfaction=satisfaction_figures(session, where, total),
         names=labels,
     )
 

