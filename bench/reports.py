@@ -67,10 +67,11 @@ FILL = [
 
 
 def seed(url: str, n: int) -> None:
-    sys.path.insert(0, os.path.dirname(__file__))
-    import seed_bulk
+    import runpy
 
-    seed_bulk.main(n)
+    # bench/seed_bulk.py, run as its own script would be (it is not a package module)
+    seeder = runpy.run_path(os.path.join(os.path.dirname(__file__), "seed_bulk.py"))
+    seeder["main"](n)
     engine = make_engine(url)
     started = time.perf_counter()
     with engine.begin() as conn:
