@@ -225,3 +225,26 @@ def test_a_nul_in_the_review_meeting_is_refused_and_saves_nothing(sup_client, mo
     )
     assert resp.status_code in (400, 422)
     assert db_session.scalar(select(func.count()).select_from(ReviewMeeting)) == 0
+
+
+def test_the_monthly_xlsx_keeps_a_customers_formula_as_text(sup_client, month, db_session):
+    from openpyxl import load_workbook
+
+    from portal.models import Feedback
+
+    fb = db_session.query(Feedback).filter_by(request_id=month["a"].id).one()
+    fb.suggestions = '=HYPERLINK("http://evil.example","点我")'
+    db_session.flush()
+    monthly.generate(db_session, SYSTEM, monthly.Month(2026, 10), TZ, NOW)
+    db_session.flush()
+    resp = sup_client.post("/staff/reports/monthly/FA-202610/export.xlsx")
+    wb = load_workbook(io.BytesIO(resp.data))
+    cells = [c for row in wb["Lowest scores"].iter_rows() for c in row]
+    formula = [c for c in cells if str(c.value).startswith("=HYPERLINK")]
+    assert formula and all(c.data_type == "s" for c in formula)
+    audited = db_session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "feedback_report.exported")
+    )
+    assert audited == 1
