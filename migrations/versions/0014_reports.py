@@ -75,9 +75,30 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_review_meetings_report_id"), "review_meetings", ["report_id"], unique=False
     )
+    # an improvement measure from a review meeting's decision has no feedback
+    with op.batch_alter_table("improvement_measures") as batch:
+        batch.alter_column("feedback_id", existing_type=sa.Integer(), nullable=True)
+        batch.add_column(sa.Column("review_meeting_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_improvement_measures_review_meeting_id_review_meetings"),
+            "review_meetings",
+            ["review_meeting_id"],
+            ["id"],
+        )
+        batch.create_index(
+            op.f("ix_improvement_measures_review_meeting_id"), ["review_meeting_id"]
+        )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM improvement_measures WHERE feedback_id IS NULL")
+    with op.batch_alter_table("improvement_measures") as batch:
+        batch.drop_index(op.f("ix_improvement_measures_review_meeting_id"))
+        batch.drop_constraint(
+            op.f("fk_improvement_measures_review_meeting_id_review_meetings"), type_="foreignkey"
+        )
+        batch.drop_column("review_meeting_id")
+        batch.alter_column("feedback_id", existing_type=sa.Integer(), nullable=False)
     op.drop_index(op.f("ix_review_meetings_report_id"), table_name="review_meetings")
     op.drop_table("review_meetings")
     op.drop_table("feedback_reports")

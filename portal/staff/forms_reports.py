@@ -4,10 +4,11 @@ report."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import DateField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
 from portal.services.reports.monthly import MAX_TEXT
+from portal.web.delivery_forms import optional_int
 from portal.web.forms import TOO_LONG, PortalForm
 
 
@@ -27,3 +28,10 @@ class ReviewMeetingForm(PortalForm):
             Length(max=MAX_TEXT, message=TOO_LONG),
         ],
     )
+    # a decision that becomes an improvement measure (optional: all three, or none)
+    measure = TextAreaField(
+        _l("Improvement measure from a decision"),
+        validators=[Optional(), Length(max=MAX_TEXT, message=TOO_LONG)],
+    )
+    measure_owner = SelectField(_l("Owner"), coerce=optional_int, validate_choice=False)
+    measure_deadline = DateField(_l("Deadline"), validators=[Optional()])

@@ -20,6 +20,7 @@ from flask_login import current_user
 from portal.db import db
 from portal.domain.report_stats import Month
 from portal.models import utcnow
+from portal.services import feedback as feedback_service
 from portal.services.reports import filters as report_filters
 from portal.services.reports import monthly, monthly_export
 from portal.staff import bp
@@ -57,6 +58,12 @@ def monthly_reports():
 
 def _render(report, figures, *, preview: bool, form=None, status: int = 200):
     meetings = monthly.meeting_rows(db.session, report) if report else []
+    form = form or ReviewMeetingForm()
+    if report is not None:
+        owners = feedback_service.measure_owners(db.session)
+        form.measure_owner.choices = [("", _("Choose an owner"))] + [
+            (str(i), name) for i, name in owners
+        ]
     page = render_template(
         "staff/monthly_report.html",
         report=report,
@@ -64,7 +71,7 @@ def _render(report, figures, *, preview: bool, form=None, status: int = 200):
         preview=preview,
         sealed=monthly.sealed(report) if report else None,
         meetings=meetings,
-        form=form or ReviewMeetingForm(),
+        form=form,
     )
     return page, status
 
@@ -101,7 +108,12 @@ def monthly_meeting(number: str):
     if not form.validate():
         return _render(report, report.figures, preview=False, form=form, status=422)
     data = monthly.MeetingInput(
-        held_on=form.held_on.data, attendees=form.attendees.data, decisions=form.decisions.data
+        held_on=form.held_on.data,
+        attendees=form.attendees.data,
+        decisions=form.decisions.data,
+        measure=form.measure.data or "",
+        owner_id=form.measure_owner.data,
+        deadline=form.measure_deadline.data,
     )
     try:
         monthly.record_meeting(db.session, actor(), report, data, utcnow())
@@ -110,6 +122,7 @@ def monthly_meeting(number: str):
             "missing": _("This is required."),
             "long": _("This is too long."),
             "before": _("The meeting comes after the month it reviews begins."),
+            "past": _("The deadline cannot be in the past."),
         }
         for field, code in exc.problems.items():
             getattr(form, field).errors = [messages[code]]

@@ -248,3 +248,41 @@ def test_the_monthly_xlsx_keeps_a_customers_formula_as_text(sup_client, month, d
         .where(AuditEvent.action == "feedback_report.exported")
     )
     assert audited == 1
+
+
+def test_a_meeting_decision_becomes_a_tracked_improvement_measure(sup_client, month, db_session):
+    from portal.models import ImprovementMeasure
+
+    monthly.generate(db_session, SYSTEM, monthly.Month(2026, 10), TZ, NOW)
+    db_session.flush()
+    owner = month["e1"]
+    form = {
+        "held_on": "2026-11-05",
+        "attendees": "赵主管, 张强, 陈静",
+        "decisions": "P1 夜间值班加一人",
+        "measure": "排定 P1 夜间双人值班表",
+        "measure_owner": str(owner.id),
+        "measure_deadline": "2099-11-30",
+    }
+    missing_owner = sup_client.post(
+        "/staff/reports/monthly/FA-202610/meetings", data={**form, "measure_owner": ""}
+    )
+    assert missing_owner.status_code == 422
+    assert "排定 P1 夜间双人值班表" in missing_owner.get_data(as_text=True)
+    assert db_session.query(ImprovementMeasure).count() == 0
+    ok = sup_client.post("/staff/reports/monthly/FA-202610/meetings", data=form)
+    assert ok.status_code == 302
+    measure = db_session.query(ImprovementMeasure).one()
+    assert measure.feedback_id is None and measure.owner_id == owner.id
+    # tracked like those from feedback: on the measures list, with its report, movable
+    listed = _text(sup_client.get("/staff/measures"))
+    assert "排定 P1 夜间双人值班表" in listed and "FA-202610" in listed
+    moved = sup_client.post(
+        "/staff/measures/status",
+        data={"measure_id": measure.id, "status": "done", "next": "/staff/measures"},
+    )
+    assert moved.status_code in (200, 302)
+    db_session.refresh(measure)
+    assert measure.status == "done"
+    page = _text(sup_client.get("/staff/reports/monthly/FA-202610"))
+    assert "排定 P1 夜间双人值班表" in page

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.domain import pii
-from portal.domain.feedback import DIMENSIONS, MEASURE_DONE
+from portal.domain.feedback import DIMENSIONS, MEASURE_DONE, FeedbackError, check_measure
 from portal.domain.report_stats import Month, change, one_decimal, rate, ratio
 from portal.models import (
     Account,
@@ -385,6 +385,10 @@ class MeetingInput:
     held_on: date | None
     attendees: str
     decisions: str
+    # a decision that becomes an improvement measure, with its owner and deadline (optional)
+    measure: str = ""
+    owner_id: int | None = None
+    deadline: date | None = None
 
 
 def record_meeting(
@@ -405,6 +409,19 @@ def record_meeting(
             problems[name] = "missing"
         elif len(text) > MAX_TEXT:
             problems[name] = "long"
+    measure_text = (data.measure or "").strip()
+    if measure_text or data.owner_id or data.deadline:
+        try:
+            check_measure(measure_text, data.owner_id, data.deadline, now.date())
+        except FeedbackError as exc:
+            problems.update(
+                {k if k == "measure" else f"measure_{k}": v for k, v in exc.problems.items()}
+            )
+        owner = session.get(Account, data.owner_id) if data.owner_id else None
+        if data.owner_id and (owner is None or owner.kind != "staff" or not owner.active):
+            problems["measure_owner"] = "missing"
+        if len(measure_text) > MAX_TEXT:
+            problems["measure"] = "long"
     if problems:
         raise MeetingError(problems)
     meeting = ReviewMeeting(
@@ -426,6 +443,32 @@ def record_meeting(
         report.number,
         after={"held_on": data.held_on.isoformat(), "attendees": meeting.attendees},
     )
+    if measure_text:
+        row = ImprovementMeasure(
+            feedback_id=None,
+            review_meeting_id=meeting.id,
+            measure=measure_text,
+            owner_id=data.owner_id,
+            deadline=data.deadline,
+            status="open",
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            now,
+            "measure.added",
+            "improvement_measure",
+            row.id,
+            after={
+                "report": report.number,
+                "measure": row.measure,
+                "owner_id": row.owner_id,
+                "deadline": row.deadline.isoformat(),
+            },
+        )
     return meeting
 
 
@@ -440,20 +483,47 @@ def meetings_of(session: Session, report: FeedbackReport) -> list[ReviewMeeting]
 
 
 @dataclass(frozen=True)
+class MeetingMeasure:
+    measure: str
+    owner: str
+    deadline: date
+    status: str
+
+
+@dataclass(frozen=True)
 class MeetingRow:
     held_on: date
     attendees: str
     decisions: str
     recorded_by: str
     created_at: datetime
+    measures: tuple[MeetingMeasure, ...] = ()
 
 
 def meeting_rows(session: Session, report: FeedbackReport) -> list[MeetingRow]:
-    """The review meetings of a report with who recorded each: one statement."""
+    """The review meetings of a report with who recorded each and the measures they decided:
+    two statements."""
     rows = session.execute(
         select(ReviewMeeting, Account.name)
         .join(Account, Account.id == ReviewMeeting.recorded_by_id)
         .where(ReviewMeeting.report_id == report.id)
         .order_by(ReviewMeeting.held_on, ReviewMeeting.id)
-    )
-    return [MeetingRow(m.held_on, m.attendees, m.decisions, name, m.created_at) for m, name in rows]
+    ).all()
+    measures: dict[int, list[MeetingMeasure]] = {}
+    if rows:
+        M = ImprovementMeasure
+        for meeting_id, text, owner, deadline, status in session.execute(
+            select(M.review_meeting_id, M.measure, Account.name, M.deadline, M.status)
+            .join(Account, Account.id == M.owner_id)
+            .where(M.review_meeting_id.in_([m.id for m, _ in rows]))
+            .order_by(M.id)
+        ):
+            measures.setdefault(meeting_id, []).append(
+                MeetingMeasure(text, owner, deadline, status)
+            )
+    return [
+        MeetingRow(
+            m.held_on, m.attendees, m.decisions, name, m.created_at, tuple(measures.get(m.id, ()))
+        )
+        for m, name in rows
+    ]
