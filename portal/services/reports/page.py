@@ -160,10 +160,8 @@ def report_page(
         )
         for by, rows in raw.items()
     }
-    resp = times.times(session, where, "response", SR.priority)
-    resol = times.times(session, where, "resolution", SR.priority)
-    resp_all = times.times(session, where, "response").get(None)
-    resol_all = times.times(session, where, "resolution").get(None)
+    resp, resol = times.both(session, where, SR.priority)
+    resp_all, resol_all = (found.get(None) for found in times.both(session, where))
     priorities = sorted(set(resp) | set(resol), key=lambda k: (k is None, k or ""))
     times_rows = [TimesRow("priority", p, resp.get(p), resol.get(p)) for p in priorities]
     times_rows.append(TimesRow(None, None, resp_all, resol_all))

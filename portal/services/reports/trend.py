@@ -79,8 +79,7 @@ def trend(
         return {index_of(k): v for k, v in found.items() if k is not None}
 
     comp = by_index(figures.summary(session, where, now, group))
-    resp = by_index(times.times(session, where, "response", group))
-    resol = by_index(times.times(session, where, "resolution", group))
+    resp, resol = (by_index(found) for found in times.both(session, where, group))
     # an engineer's own hours are their steps' (the request's total holds collaborators' too)
     hours = (
         by_index(figures.hours(session, where, group, author_id))
