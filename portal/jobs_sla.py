@@ -13,6 +13,10 @@ from rq import Queue
 
 from portal.jobs import _get_app
 
+# imported here, not in the keeper thread: an import running in a thread while the worker forks
+# a work horse would leave the horse's import lock held
+from portal.jobs_reports import ensure_monthly_check
+
 log = logging.getLogger(__name__)
 
 # RQ keeps scheduled times in whole seconds: a job may start up to a second early
@@ -215,8 +219,6 @@ def start_sweep_keeper(redis_url: str, interval: float, queue_name: str = "defau
     stop = threading.Event()
 
     def loop() -> None:
-        from portal.jobs_reports import ensure_monthly_check
-
         while not stop.is_set():
             try:
                 ensure_sweep(conn, interval, queue_name)
