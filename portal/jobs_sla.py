@@ -14,6 +14,10 @@ from rq import Queue
 from portal import metrics
 from portal.jobs import _get_app
 
+# imported here, not in the keeper thread: an import running in a thread while the worker forks
+# a work horse would leave the horse's import lock held
+from portal.jobs_reports import ensure_monthly_check
+
 log = logging.getLogger(__name__)
 
 # RQ keeps scheduled times in whole seconds: a job may start up to a second early
@@ -243,6 +247,7 @@ def start_sweep_keeper(redis_url: str, interval: float, queue_name: str = "defau
         while not stop.is_set():
             try:
                 ensure_sweep(conn, interval, queue_name)
+                ensure_monthly_check(conn, queue_name)  # the monthly report's daily check
             except Exception:  # noqa: BLE001  (Redis away for a moment: try next tick)
                 log.warning("could not schedule the SLA sweep", exc_info=True)
             stop.wait(max(0.2, interval / 2))

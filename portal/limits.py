@@ -1,4 +1,4 @@
-"""Rate limits with Flask-Limiter (docs/product.md §10, Limits): its storage is the app's Redis
+"""Rate limits with Flask-Limiter (docs/product.md §11, Limits): its storage is the app's Redis
 (REDIS_URL), or memory in the embedded default (one process holds the web). The login lockout
 (portal/services/login_lockout.py) and the "forgot password" limit per address count in the
 same storage; the routes' own limits are decorators (``limit`` below) on the views.

@@ -1,4 +1,4 @@
-"""Limits (docs/product.md §10): failed logins per account whichever identifier was typed and
+"""Limits (docs/product.md §11): failed logins per account whichever identifier was typed and
 per IP address, race-safe; limits on "forgot password", submission, search and the strength
 meter; the client's address from X-Forwarded-For only through ProxyFix."""
 

@@ -1,4 +1,4 @@
-"""Sessions rotate and expire (docs/product.md §10): a new token when the password changes (the
+"""Sessions rotate and expire (docs/product.md §11): a new token when the password changes (the
 changing browser too) and when the roles change, an idle timeout per side besides the absolute
 age, the last use noted in Redis at most once a minute, and "End this session" in the list."""
 

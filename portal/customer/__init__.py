@@ -24,6 +24,7 @@ from portal.customer import (  # noqa: E402,F401  (routes register on bp)
     password_views,
     plan_views,
     privacy_views,
+    report_views,
     sla_views,
     views,
     workflow_views,

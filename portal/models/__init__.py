@@ -14,6 +14,7 @@ from .plans import PlanOccurrence, ServicePlan
 from .preferences import DigestWatermark, NotificationPreference
 from .privacy import ContactReveal
 from .records import AuditEvent, ContactImport, DeskSetting, NumberSequence, VaguePhrase
+from .reports import FeedbackReport, ReviewMeeting
 from .service_request import (
     Assignment,
     Attachment,
@@ -49,6 +50,7 @@ __all__ = [
     "DeskSetting",
     "EmailOutbox",
     "Feedback",
+    "FeedbackReport",
     "GroupBot",
     "HandlingRecord",
     "HandlingStep",
@@ -62,6 +64,7 @@ __all__ = [
     "NumberSequence",
     "Organisation",
     "PlanOccurrence",
+    "ReviewMeeting",
     "ServicePlan",
     "ServiceRequest",
     "Signature",

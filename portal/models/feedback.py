@@ -35,7 +35,11 @@ class ImprovementMeasure(Base):
     __table_args__ = (Index("ix_measures_status_deadline", "status", "deadline"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), index=True)
+    # from a feedback, or from a decision of a service review meeting (服务复盘会)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"), index=True)
+    review_meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_meetings.id"), index=True
+    )
     measure: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     deadline: Mapped[date]

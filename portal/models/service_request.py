@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .account import Account, Department
@@ -38,6 +39,8 @@ class ServiceRequest(Base):
         Index("ix_sr_resolution_warn", "resolution_warn_at"),
         # the open requests still on an older version of a policy (the policy page's count)
         Index("ix_sr_sla_version_status", "sla_policy_version_id", "status"),
+        # the reports: the requests submitted in a period (portal/services/reports)
+        Index("ix_sr_submitted", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +87,15 @@ class ServiceRequest(Base):
     # measured against its targets for good (NULL: not stamped, the organisation's current one)
     sla_policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policy_versions.id"))
     rework_count: Mapped[int] = mapped_column(default=0)
+    # the time each target took, in seconds on its clock (working time on the business
+    # calendar, elapsed on the 24×7 clock), paused time excluded: set by portal.services.sla
+    # when the first response is made and when the accepted delivery resolves the request
+    # the hours of the IR steps, kept by portal.services.workflow.hours as steps are logged
+    hours_logged: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal("0"), server_default="0"
+    )
+    response_seconds: Mapped[int | None]
+    resolution_seconds: Mapped[int | None]
     service_plan_id: Mapped[int | None] = mapped_column(ForeignKey("service_plans.id"))
 
     organisation: Mapped[Organisation] = relationship(lazy="raise")

@@ -55,6 +55,8 @@ OBJECT_TYPES = {
     "improvement_measure": _l("improvement measure"),
     "group_bot": _l("group bot"),
     "service_plan": _l("service plan"),
+    "report": _l("report"),
+    "feedback_report": _l("feedback analysis report"),
 }
 
 # objects whose ``name`` is a customer contact's (masked like every contact name)
@@ -157,6 +159,11 @@ ACTIONS = {
     "delivery.signed": _l("%(actor)s signed %(object)s"),
     "feedback.given": _l("%(actor)s recorded %(object)s"),
     "measure.added": _l("%(actor)s added %(object)s"),
+    # reports
+    "report.exported": _l("%(actor)s exported the report of %(object)s"),
+    "feedback_report.generated": _l("%(actor)s generated %(object)s"),
+    "feedback_report.exported": _l("%(actor)s exported %(object)s"),
+    "review_meeting.recorded": _l("%(actor)s recorded the service review meeting of %(object)s"),
     # group bots
     "group_bot.test_sent": _l("%(actor)s sent a test message to %(object)s"),
     # calendars
@@ -176,6 +183,7 @@ ACTION_OBJECTS = {
     "sla": "service_request",
     "record": "service_request",
     "export": "service_request",
+    "review_meeting": "feedback_report",
 }
 
 # the administration's actions (docs: the conventions every admin page follows), for the filter

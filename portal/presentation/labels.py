@@ -95,3 +95,16 @@ BOT_EVENT_LABELS = {
 }
 
 BOT_LANGUAGE_LABELS = {"zh_CN": _l("Chinese"), "en": _l("English")}
+
+# the feedback form's three dimensions (响应及时性 / 处理效果 / 服务态度), for the reports
+DIMENSION_LABELS = {
+    "response": _l("Response timeliness"),
+    "effect": _l("Handling effect"),
+    "attitude": _l("Service attitude"),
+}
+REPORT_GROUP_LABELS = {
+    "priority": _l("Priority"),
+    "type": _l("Type"),
+    "organisation": _l("Organisation"),
+    "engineer": _l("Engineer"),
+}

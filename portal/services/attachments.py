@@ -74,7 +74,7 @@ CLAIMS: dict[str, frozenset[str]] = {
 }
 TEXT_CLAIMS = frozenset({"txt", "log", "csv"})
 
-# programs and scripts (docs/product.md §10, Uploads): refused by name and by content, unless
+# programs and scripts (docs/product.md §11, Uploads): refused by name and by content, unless
 # an admin allows the type (desk setting ``allowed_program_types``, portal/services/desk_settings.py)
 PROGRAM_TYPES = ("exe", "msi", "bat", "ps1", "vbs", "hta", "js", "jar", "sh", "elf", "macho")
 PROGRAM_EXTENSIONS = {

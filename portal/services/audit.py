@@ -276,8 +276,8 @@ def _numbered(model):
 def _measures(session: Session, ids: set[str]) -> dict[str, _Label]:
     rows = session.execute(
         select(ImprovementMeasure.id, ImprovementMeasure.measure, ServiceRequest.number)
-        .join(Feedback, Feedback.id == ImprovementMeasure.feedback_id)
-        .join(ServiceRequest, ServiceRequest.id == Feedback.request_id)
+        .outerjoin(Feedback, Feedback.id == ImprovementMeasure.feedback_id)  # None: a meeting's
+        .outerjoin(ServiceRequest, ServiceRequest.id == Feedback.request_id)
         .where(ImprovementMeasure.id.in_(_ints(ids)))
     )
     return {str(i): _Label(text[:60], request_number=number) for i, text, number in rows}

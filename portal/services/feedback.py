@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.domain import feedback as rules
 from portal.domain import lifecycle
-from portal.models import Account, Feedback, ImprovementMeasure, ServiceRequest
+from portal.models import (
+    Account,
+    Feedback,
+    FeedbackReport,
+    ImprovementMeasure,
+    ReviewMeeting,
+    ServiceRequest,
+)
 from portal.services import audit, handoffs
 from portal.services import lifecycle as lifecycle_service
 from portal.services.delivery import InvalidInput
@@ -223,10 +230,11 @@ def set_measure_status(
 @dataclass(frozen=True)
 class MeasureRow:
     measure: ImprovementMeasure
-    feedback_number: str
-    request_number: str
+    feedback_number: str | None  # None: from a review meeting's decision
+    request_number: str | None
     owner_name: str
     overdue: bool
+    report_number: str | None = None  # the monthly report whose review meeting decided it
 
 
 def list_measures(
@@ -248,9 +256,17 @@ def list_measures(
         else_=1,
     )
     stmt = (
-        select(ImprovementMeasure, Feedback.number, ServiceRequest.number, owner.name)
-        .join(Feedback, Feedback.id == ImprovementMeasure.feedback_id)
-        .join(ServiceRequest, ServiceRequest.id == Feedback.request_id)
+        select(
+            ImprovementMeasure,
+            Feedback.number,
+            ServiceRequest.number,
+            owner.name,
+            FeedbackReport.number,
+        )
+        .outerjoin(Feedback, Feedback.id == ImprovementMeasure.feedback_id)
+        .outerjoin(ServiceRequest, ServiceRequest.id == Feedback.request_id)
+        .outerjoin(ReviewMeeting, ReviewMeeting.id == ImprovementMeasure.review_meeting_id)
+        .outerjoin(FeedbackReport, FeedbackReport.id == ReviewMeeting.report_id)
         .join(owner, owner.id == ImprovementMeasure.owner_id)
     )
     if owner_id:
@@ -263,8 +279,8 @@ def list_measures(
         stmt = stmt.where(ImprovementMeasure.status == rules.MEASURE_DONE)
     stmt = stmt.order_by(rank, ImprovementMeasure.deadline, ImprovementMeasure.id).limit(limit)
     return [
-        MeasureRow(m, fb_no, sr_no, name, rules.is_overdue(m.status, m.deadline, today))
-        for m, fb_no, sr_no, name in session.execute(stmt)
+        MeasureRow(m, fb_no, sr_no, name, rules.is_overdue(m.status, m.deadline, today), fa_no)
+        for m, fb_no, sr_no, name, fa_no in session.execute(stmt)
     ]
 
 

@@ -399,6 +399,9 @@ def _text_cell(ws, value: str):
     return cell
 
 
+text_cell = _text_cell  # the reports' exports write their text through it too
+
+
 def _append(ws, values: list[str]) -> None:
     """Append one row of text: every cell of every export is written through here."""
     ws.append([_text_cell(ws, v) for v in values])

@@ -1,4 +1,4 @@
-"""Failed logins counted per account and per IP address (docs/product.md §10, Limits), in the
+"""Failed logins counted per account and per IP address (docs/product.md §11, Limits), in the
 rate-limit storage of Flask-Limiter (Redis; the embedded default's stand-in or memory).
 
 Counted per ACCOUNT, whichever identifier was typed (the e-mail or the mobile number share one

@@ -131,10 +131,13 @@ class QueueFilters:
     mine: bool = False
     unassigned: bool = False
     text: str | None = None
+    # further conditions from another page: the requests behind a report's number
+    # (portal.services.reports.drill)
+    where: tuple[ColumnElement[bool], ...] = ()
 
 
 def filter_clauses(filters: QueueFilters, viewer_id: int) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
+    clauses: list[ColumnElement[bool]] = list(filters.where)
     if filters.view in VIEWS:
         clauses.append(view_clause(filters.view, viewer_id))
     if filters.status:

@@ -72,6 +72,7 @@ def after_transition(
     changed = sr.status != previous_status
     if action in RESPONDING_ACTIONS and sr.first_response_at is None:
         sr.first_response_at = now
+        record_times(session, sr)
         changed = True
     if action in PAUSING_ACTIONS and sr.paused_since is None:
         pause(session, sr, PAUSING_ACTIONS[action], now)
@@ -82,6 +83,8 @@ def after_transition(
     elif action in STOPPING_ACTIONS and sr.paused_since is not None:
         _end_pause(session, sr, now)
         changed = True
+    if action in STOPPING_ACTIONS:
+        record_times(session, sr, resolved_at=sr.delivered_at or now)
     if action in RECOMPUTING_ACTIONS:
         recompute(session, sr, now)
         changed = True
@@ -181,6 +184,9 @@ def recompute(session: Session, sr: ServiceRequest, now: datetime) -> None:
     sr.response_due_at = rules.due(c.respond, c.calendar, sr.submitted_at)
     sr.resolution_due_at = rules.due(c.resolve, c.calendar, sr.submitted_at, paused)
     refresh_warn_times(session, sr, c)
+    if sr.response_seconds is not None or sr.resolution_seconds is not None:
+        resolved = sr.delivered_at if sr.resolution_seconds is not None else None
+        record_times(session, sr, c, resolved_at=resolved)
     if _dues(sr) != before:
         audit.record(
             session,
@@ -222,6 +228,37 @@ def _dues(sr: ServiceRequest) -> dict:
         "response_due_at": iso(sr.response_due_at),
         "resolution_due_at": iso(sr.resolution_due_at),
     }
+
+
+# --- the time each target took (for the reports) -----------------------------------------
+
+
+def record_times(
+    session: Session,
+    sr: ServiceRequest,
+    clocks: Clocks | None = None,
+    resolved_at: datetime | None = None,
+) -> None:
+    """Store how long each target took on its clock (``response_seconds``, and with
+    ``resolved_at`` — the accepted delivery — ``resolution_seconds``): working time where the
+    target runs on the business calendar, elapsed time on the 24×7 clock, the time paused for
+    the customer left out. The reports aggregate these columns in SQL
+    (``portal.services.reports``)."""
+    c = clocks or clocks_for(session, sr)
+    if sr.first_response_at is not None:
+        taken = c.response_clock.working_time(sr.submitted_at, sr.first_response_at)
+        sr.response_seconds = max(0, int(taken.total_seconds()))
+    if resolved_at is not None:
+        clock = c.resolution_clock
+        pauses = [
+            (p.started_at, min(p.ended_at or resolved_at, resolved_at))
+            for p in pauses_of(session, sr)
+            if p.started_at < resolved_at
+        ]
+        taken = clock.working_time(sr.submitted_at, resolved_at) - rules.paused_time(
+            clock, pauses, resolved_at
+        )
+        sr.resolution_seconds = max(0, int(taken.total_seconds()))
 
 
 # --- pauses ----------------------------------------------------------------------------------

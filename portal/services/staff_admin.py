@@ -278,7 +278,7 @@ def update(
         account.roles = [keep.get(r) or AccountRole(role=r) for r in roles]
         session.flush()
         # what a session may do was decided with the old roles: every one of them ends, and
-        # the person logs in again under the new ones (docs/product.md §10)
+        # the person logs in again under the new ones (docs/product.md §11)
         accounts.revoke_all_sessions(session, account.id, now)
         audit.record(
             session,

@@ -102,6 +102,24 @@ def _vary(response):
     return response
 
 
+def queue_rows(page: queue_service.QueuePage, now) -> list[dict]:
+    """The rows of a queue page for ``staff/_queue_table.html``, contact data masked through the
+    presenters (the queue and a report's drill-down)."""
+    return [
+        {
+            "row": row,
+            "sr": presenters.request_for(
+                row.request, presenters.staff_access(row.staff_on_request)
+            ),
+            "contact": request_contact(
+                row.request, current_user, staff_on_request=row.staff_on_request
+            ),
+            "due": queue_service.resolution_risk(row.request, now),
+        }
+        for row in page.rows
+    ]
+
+
 @bp.get("/queue")
 @limiter.limit(
     rate("search"), key_func=person_or_address, exempt_when=lambda: not request.args.get("q")
@@ -121,19 +139,7 @@ def queue():
         before=request.args.get("before"),
         page_size=current_app.config["PAGE_SIZE"],
     )
-    rows = [
-        {
-            "row": row,
-            "sr": presenters.request_for(
-                row.request, presenters.staff_access(row.staff_on_request)
-            ),
-            "contact": request_contact(
-                row.request, current_user, staff_on_request=row.staff_on_request
-            ),
-            "due": queue_service.resolution_risk(row.request, now),
-        }
-        for row in page.rows
-    ]
+    rows = queue_rows(page, now)
     # the args that make this list (filters and sort), for the sort and paging links
     base_args = {k: v for k, v in request.args.items(multi=False) if k in LIST_ARGS and v}
     context = dict(

@@ -12,7 +12,7 @@ from portal.services.downloads import Download
 def send(download: Download):
     attachment = download.attachment
     if download.withheld:
-        # the name and size, and why the file is not sent (docs/product.md §10, Uploads)
+        # the name and size, and why the file is not sent (docs/product.md §11, Uploads)
         page = render_template(
             "errors/file_withheld.html", code=403, attachment=attachment, ref=g.get("request_id")
         )

@@ -10,7 +10,7 @@ from flask import Flask, current_app, g
 from flask_babel import get_locale
 
 from portal.db import db
-from portal.presentation import labels
+from portal.presentation import labels, report_view
 from portal.presentation.formatting import desk_time, format_size, holiday_label, sla_outcome
 from portal.services import catalogue
 
@@ -63,4 +63,5 @@ def init_app(app: Flask) -> None:
 
     app.add_template_global(plan_words, "plan_words")
     app.add_template_global(category_name, "category_name")
+    app.add_template_global(report_view, "rv")  # the reports' numbers, hours and labels
     app.add_template_global(lambda: current_app.config["PORTAL_TIMEZONE"], "desk_timezone")

@@ -1,6 +1,6 @@
 """Programs and scripts are refused as attachments, by name and by content, unless an admin
 allows the type; files that cannot be redacted go only to the people on the request, or to a
-supervisor after a reveal (docs/product.md §10, Uploads)."""
+supervisor after a reveal (docs/product.md §11, Uploads)."""
 
 from __future__ import annotations
 

@@ -33,6 +33,10 @@ STAFF_RULES: dict[str, object] = {
     "staff.export_form": ANY_STAFF,
     "staff.wf_message": ANY_STAFF,  # an internal note is open to every staff role
     "staff.reveal_contact": frozenset({"supervisor"}),
+    # the monthly feedback analysis reports (FA-YYYYMM): supervisors and admins
+    "staff.monthly_report": frozenset({"admin", "supervisor"}),
+    "staff.monthly_meeting": frozenset({"admin", "supervisor"}),
+    "staff.monthly_xlsx": frozenset({"admin", "supervisor"}),
     "staff.sla_explain": frozenset({"supervisor"}),  # the explanation to the customer (timers)
     "staff.admin.retention_archive": frozenset({"admin"}),
     "staff.admin.retention_purge": frozenset({"admin"}),

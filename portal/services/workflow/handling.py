@@ -16,6 +16,7 @@ from portal.models import Account, HandlingRecord, HandlingStep, ServiceRequest
 from portal.services import audit
 from portal.services import lifecycle as lifecycle_service
 from portal.services.numbers import next_number
+from portal.services.workflow import hours as _hours  # noqa: F401  (steps add their hours)
 from portal.services.workflow.checks import CLOCK_SKEW, FieldError, check, check_quality
 
 MAX_STEP_HOURS = Decimal("24")
