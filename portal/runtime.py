@@ -93,7 +93,8 @@ def use_redis(app: Flask, url: str) -> None:
 def run_worker(
     redis_url: str, queues: Iterable[str] = ("default",), *, burst: bool = False
 ) -> bool:
-    """`rq worker --with-scheduler` in this process's main thread; returns when stopped."""
+    """`rq worker --with-scheduler` in this process's main thread (the scheduler in a thread of
+    it, not a forked process); returns when stopped."""
     from portal import jobs
 
     # The jobs' app is built here, before forking: each work horse inherits it instead of paying
@@ -125,7 +126,46 @@ def run_worker(
             from portal.jobs_inbound import start_fetch_keeper
 
             start_fetch_keeper(redis_url, poll, queues[0])
-    return worker.work(with_scheduler=True, burst=burst)
+    if burst:
+        # burst: RQ moves the due scheduled jobs once, in this process (no fork)
+        return worker.work(with_scheduler=True, burst=True)
+    # RQ's own scheduler is a forked process; a fork of this process, whose threads (the keepers,
+    # the embedded web) may hold a lock at that instant (an import's, a logging handler's), can
+    # hang in the child and then the worker's shutdown with it. The same scheduler in a thread.
+    stop_scheduler = start_scheduler_thread(conn, queues)
+    try:
+        return worker.work(with_scheduler=False, burst=False)
+    finally:
+        stop_scheduler.set()
+
+
+def start_scheduler_thread(conn: Redis, queues: list[str], interval: int = 1):
+    """RQ's scheduler loop (`RQScheduler.work`: take or refresh the lock per queue, move the due
+    scheduled jobs to their queues) in a daemon thread of this process; one scheduler per queue
+    at a time across every worker, by RQ's locks. Returns the event that stops it."""
+    from rq.scheduler import RQScheduler
+
+    scheduler = RQScheduler(queues, connection=conn, interval=interval)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                if scheduler.should_reacquire_locks:
+                    scheduler.acquire_locks()
+                if scheduler.acquired_locks:
+                    scheduler.heartbeat()
+                    scheduler.enqueue_scheduled_jobs()
+            except Exception:  # noqa: BLE001 - Redis away for a moment: the next tick retries
+                log.warning("the job scheduler could not run", exc_info=True)
+            stop.wait(interval)
+        try:
+            scheduler.release_locks()
+        except Exception:  # noqa: BLE001 - Redis gone: the locks expire on their own
+            log.debug("scheduler locks not released", exc_info=True)
+
+    threading.Thread(target=loop, name="rq-scheduler", daemon=True).start()
+    return stop
 
 
 def run_embedded(
