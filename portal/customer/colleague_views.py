@@ -8,36 +8,20 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import EmailField, StringField
-from wtforms.validators import DataRequired, Email, Length
 
 from portal.customer import bp
 from portal.db import db
 from portal.models import Account, utcnow
 from portal.services import contacts as contact_service
 from portal.web.auth import actor
-from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.forms import PortalForm, contact_email_field, contact_name_field
 from portal.web.params import row_id
 
 
 class ColleagueForm(PortalForm):
-    name = StringField(
-        _l("Name"),
-        validators=[
-            DataRequired(message=_l("Give the contact's name.")),
-            Length(max=contact_service.NAME_MAX, message=TOO_LONG),
-        ],
-    )
-    email = EmailField(
-        _l("E-mail"),
-        validators=[
-            DataRequired(message=_l("Enter an e-mail address.")),
-            Length(max=contact_service.EMAIL_MAX, message=TOO_LONG),
-            Email(message=_l("Enter a valid e-mail address.")),
-        ],
-    )
+    name = contact_name_field()
+    email = contact_email_field()
 
 
 class ConfirmForm(PortalForm):

@@ -4,12 +4,17 @@ a chosen contact, for a new contact of a chosen organisation, or discard it."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms import IntegerField, SelectField
+from wtforms.validators import InputRequired
 
 from portal.domain.ids import parse_id
 from portal.services import contacts as contact_service
-from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.forms import (
+    PortalForm,
+    contact_email_field,
+    contact_name_field,
+    contact_phone_field,
+)
 
 
 class MailToContactForm(PortalForm):
@@ -36,32 +41,9 @@ class MailNewContactForm(PortalForm):
         validators=[InputRequired(message=_l("Choose the organisation."))],
         validate_choice=True,
     )
-    name = StringField(
-        _l("Name"),
-        validators=[
-            DataRequired(message=_l("Give the contact's name.")),
-            Length(max=contact_service.NAME_MAX, message=TOO_LONG),
-        ],
-    )
-    email = EmailField(
-        _l("E-mail"),
-        validators=[
-            DataRequired(message=_l("Enter an e-mail address.")),
-            Length(max=contact_service.EMAIL_MAX, message=TOO_LONG),
-            Email(message=_l("Enter a valid e-mail address.")),
-        ],
-    )
-    phone = StringField(
-        _l("Phone"),
-        validators=[
-            Optional(),
-            Length(max=contact_service.PHONE_MAX, message=TOO_LONG),
-            Regexp(
-                contact_service.PHONE_PATTERN,
-                message=_l("Enter a phone number with digits only (spaces, dashes, + allowed)."),
-            ),
-        ],
-    )
+    name = contact_name_field()
+    email = contact_email_field()
+    phone = contact_phone_field()
 
     def set_organisations(self, choices) -> None:
         self.organisation.choices = [("", _l("Choose…"))] + [

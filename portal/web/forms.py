@@ -34,7 +34,7 @@ from portal.domain.vocabulary import Priority, RequestType
 from portal.models import utcnow
 from portal.presentation.formatting import format_size
 from portal.presentation.labels import PRIORITY_LABELS, TYPE_LABELS
-from portal.services import catalogue
+from portal.services import catalogue, contacts
 from portal.services.attachments import MAX_FILES, stream_size
 from portal.services.requests import Intake
 from portal.web.input_guard import removed_fields
@@ -43,6 +43,44 @@ CONTROL_CHARACTERS_REMOVED = _l(
     "Invisible control characters were taken out of this. Check it and send it again."
 )
 TOO_LONG = _l("At most %(max)d characters.")
+
+
+# --- a contact's name, e-mail and phone: the same fields wherever a contact is created --------
+
+
+def contact_name_field() -> StringField:
+    return StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(message=_l("Give the contact's name.")),
+            Length(max=contacts.NAME_MAX, message=TOO_LONG),
+        ],
+    )
+
+
+def contact_email_field() -> EmailField:
+    return EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(message=_l("Enter an e-mail address.")),
+            Length(max=contacts.EMAIL_MAX, message=TOO_LONG),
+            Email(message=_l("Enter a valid e-mail address.")),
+        ],
+    )
+
+
+def contact_phone_field() -> StringField:
+    return StringField(
+        _l("Phone"),
+        validators=[
+            Optional(),
+            Length(max=contacts.PHONE_MAX, message=TOO_LONG),
+            Regexp(
+                contacts.PHONE_PATTERN,
+                message=_l("Enter a phone number with digits only (spaces, dashes, + allowed)."),
+            ),
+        ],
+    )
 
 
 class PortalForm(FlaskForm):

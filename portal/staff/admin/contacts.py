@@ -13,9 +13,9 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, FileField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, FileField, HiddenField, SelectField, StringField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length
 
 from portal.db import db
 from portal.domain.masking import mask_email, mask_name, mask_phone
@@ -24,7 +24,13 @@ from portal.services import contact_import
 from portal.services import contacts as contact_service
 from portal.staff.admin import bp, may_change, require_admin
 from portal.web.auth import actor
-from portal.web.forms import TOO_LONG, PortalForm
+from portal.web.forms import (
+    TOO_LONG,
+    PortalForm,
+    contact_email_field,
+    contact_name_field,
+    contact_phone_field,
+)
 from portal.web.params import page_number, row_id
 
 PAGE_SIZE = 50
@@ -32,32 +38,9 @@ LANGUAGE_CHOICES = [SelectChoice("zh_CN", "中文"), SelectChoice("en", "English
 
 
 class ContactForm(PortalForm):
-    name = StringField(
-        _l("Name"),
-        validators=[
-            DataRequired(message=_l("Give the contact's name.")),
-            Length(max=contact_service.NAME_MAX, message=TOO_LONG),
-        ],
-    )
-    email = EmailField(
-        _l("E-mail"),
-        validators=[
-            DataRequired(message=_l("Enter an e-mail address.")),
-            Length(max=contact_service.EMAIL_MAX, message=TOO_LONG),
-            Email(message=_l("Enter a valid e-mail address.")),
-        ],
-    )
-    phone = StringField(
-        _l("Phone"),
-        validators=[
-            Optional(),
-            Length(max=contact_service.PHONE_MAX, message=TOO_LONG),
-            Regexp(
-                contact_service.PHONE_PATTERN,
-                message=_l("Enter a phone number with digits only (spaces, dashes, + allowed)."),
-            ),
-        ],
-    )
+    name = contact_name_field()
+    email = contact_email_field()
+    phone = contact_phone_field()
     organisation = StringField(
         _l("Organisation code"),
         validators=[
