@@ -112,7 +112,7 @@ def test_a_lifecycle_across_two_web_nodes_and_two_workers(cluster):
         {
             "DATABASE_URL": cluster.database_url,
             "REDIS_URL": cluster.redis_url,
-            "SECRET_KEY": "multinode",
+            "SECRET_KEY": cluster.env["SECRET_KEY"],
             "UPLOAD_FOLDER": cluster.env["UPLOAD_FOLDER"],
         }
     )
